@@ -1,0 +1,1 @@
+"""The central server: FastAPI API, MQTT ingest, attendance rules, reports, web UI."""

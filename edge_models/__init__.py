@@ -1,0 +1,1 @@
+"""Model registry (files, sha256, source, licence), runtimes, evaluation and threshold calibration."""

@@ -1,0 +1,1 @@
+"""Small helpers every component uses: config-file loading and time formatting."""

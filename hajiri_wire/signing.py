@@ -1,0 +1,73 @@
+"""Ed25519 device keys: create, store (0600), load, sign and verify."""
+
+import base64
+import os
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from hajiri_wire.errors import BadSignature, MalformedPayload
+
+
+class DeviceKey:
+    """A device's private signing key."""
+
+    def __init__(self, private: Ed25519PrivateKey) -> None:
+        self._private = private
+
+    @classmethod
+    def generate(cls) -> "DeviceKey":
+        return cls(Ed25519PrivateKey.generate())
+
+    @classmethod
+    def load(cls, path: Path) -> "DeviceKey":
+        key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError(f"{path}: not an Ed25519 private key")
+        return cls(key)
+
+    def save(self, path: Path) -> None:
+        """Write the key readable by its owner only; refuses to overwrite an existing key."""
+        pem = self._private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(pem)
+
+    def sign(self, data: bytes) -> str:
+        return base64.b64encode(self._private.sign(data)).decode()
+
+    @property
+    def public(self) -> Ed25519PublicKey:
+        return self._private.public_key()
+
+    @property
+    def public_b64(self) -> str:
+        return public_key_b64(self.public)
+
+
+def public_key_b64(key: Ed25519PublicKey) -> str:
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return base64.b64encode(raw).decode()
+
+
+def load_public_key(b64: str) -> Ed25519PublicKey:
+    try:
+        raw = base64.b64decode(b64, validate=True)
+        return Ed25519PublicKey.from_public_bytes(raw)
+    except ValueError as e:
+        raise MalformedPayload(f"not a base64 Ed25519 public key: {e}") from e
+
+
+def verify_signature(public: Ed25519PublicKey, data: bytes, sig_b64: str) -> None:
+    try:
+        sig = base64.b64decode(sig_b64, validate=True)
+    except ValueError as e:
+        raise BadSignature(f"signature is not base64: {e}") from e
+    try:
+        public.verify(sig, data)
+    except InvalidSignature as e:
+        raise BadSignature("signature does not verify against the device's key") from e

@@ -1,0 +1,1 @@
+"""The kiosk: camera, face pipeline, local record store and screen."""

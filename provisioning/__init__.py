@@ -1,0 +1,1 @@
+"""Device enrolment: identity, signing keys and broker credentials for a kiosk."""

@@ -1,0 +1,1 @@
+"""The `hajiri` command: one entry point, a subcommand per component."""

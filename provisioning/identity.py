@@ -5,10 +5,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from hajiri_wire import DeviceKey
-from hajiri_wire.record import UnsignedRecord
+from hajiri_wire.record import DeviceId, SiteId
 
 IDENTITY_FILE = "device.json"
 KEY_FILE = "device_key.pem"
@@ -31,12 +31,9 @@ class DeviceIdentity:
 
 def _check_ids(device_id: str, site_id: str) -> None:
     # Validate with the wire contract's own field rules, so an id that could never travel is refused here.
-    fields = UnsignedRecord.model_fields
-    for name, value in (("device_id", device_id), ("site_id", site_id)):
+    for name, kind, value in (("device_id", DeviceId, device_id), ("site_id", SiteId, site_id)):
         try:
-            from pydantic import TypeAdapter
-
-            TypeAdapter(fields[name].annotation).validate_python(value)
+            TypeAdapter(kind).validate_python(value)
         except ValidationError as e:
             raise IdentityError(f"{name} {value!r} is not allowed: {e.errors()[0]['msg']}") from e
 
@@ -62,7 +59,7 @@ def load_identity(directory: Path) -> DeviceIdentity:
         doc = json.loads((directory / IDENTITY_FILE).read_text())
         key = DeviceKey.load(directory / KEY_FILE)
     except FileNotFoundError as e:
-        raise IdentityError(f"{directory}: no device identity ({e.filename} missing); run `hajiri enrol device`") from e
+        raise IdentityError(f"{directory}: no device identity ({e.filename} missing); run `hajiri provision`") from e
     except (ValueError, KeyError) as e:
         raise IdentityError(f"{directory}: device identity unreadable: {e}") from e
     if doc.get("public_key") != key.public_b64:

@@ -1,0 +1,29 @@
+"""/api/v1/ingest/stats: what the MQTT ingest stored and refused, and the latest refusals."""
+
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Request
+
+from central_server.auth import Principal, Role
+from central_server.db import records, rejections
+from central_server.deps import Conn, require_roles
+from central_server.schemas import IngestStatsPublic
+
+router = APIRouter(prefix="/api/v1/ingest", tags=["ingest"])
+
+Staff = Annotated[Principal, Depends(require_roles(Role.STATE_ADMIN, Role.IT_STAFF))]
+
+
+@router.get("/stats", response_model=IngestStatsPublic)
+def get_stats(request: Request, conn: Conn, who: Staff) -> dict:
+    by_reason = dict(conn.execute(
+        sa.select(rejections.c.reason, sa.func.count()).group_by(rejections.c.reason)).all())
+    latest = conn.execute(sa.select(rejections).order_by(rejections.c.id.desc())
+                          .limit(request.app.state.config.ingest.recent_rejections)).all()
+    return {
+        "since_start": request.app.state.ingest_stats.snapshot(),
+        "stored_total": conn.execute(sa.select(sa.func.count()).select_from(records)).scalar_one(),
+        "rejected_total_by_reason": by_reason,
+        "latest_rejections": [dict(r._mapping) for r in latest],
+    }

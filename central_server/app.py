@@ -1,0 +1,59 @@
+"""The FastAPI app factory: migrations and the ingest worker run in the lifespan; routers per resource."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+
+from central_server.api import attendance, dashboard, devices, ingest_stats, people, sites
+from central_server.auth import ensure_bootstrap_token
+from central_server.config import ServerConfig
+from central_server.db import make_engine
+from central_server.ingest import IngestWorker
+from central_server.migrations import migrate
+from central_server.rejections import IngestStats
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: ServerConfig, *, engine: Engine | None = None, start_ingest: bool = True) -> FastAPI:
+    """The server app. Tests pass their own engine; start_ingest=False keeps MQTT out of API-only tests."""
+    own_engine = engine is None
+    engine = make_engine(config.database_url) if engine is None else engine
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        migrate(engine)
+        if config.bootstrap_admin_token and ensure_bootstrap_token(engine, config.bootstrap_admin_token):
+            log.info("bootstrap admin token from the config is now valid")
+        worker = None
+        if start_ingest and config.ingest.enabled:
+            worker = IngestWorker(config, engine, stats=app.state.ingest_stats)
+            worker.start()
+        app.state.ingest_worker = worker
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop()
+            if own_engine:
+                engine.dispose()
+
+    docs = config.http.api_docs
+    app = FastAPI(title="Hajiri central server", version="0.1.0", lifespan=lifespan,
+                  docs_url="/docs" if docs else None, redoc_url=None, openapi_url="/openapi.json" if docs else None)
+    app.state.config = config
+    app.state.engine = engine
+    app.state.ingest_stats = IngestStats()
+    app.state.ingest_worker = None
+    for module in (sites, people, devices, attendance, ingest_stats, dashboard):
+        app.include_router(module.router)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict:
+        """Liveness only: no data, so no role needed."""
+        return {"status": "ok"}
+
+    return app

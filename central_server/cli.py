@@ -1,0 +1,95 @@
+"""`hajiri server`: run the central server, or manage its database (migrate, tokens, device registration)."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from central_server.auth import Role, TokenError, create_token
+from central_server.config import ServerConfig, load_server_config
+from central_server.db import make_engine
+from central_server.migrations import migrate
+from central_server.registry import RegistryError, register_device
+from hajiri_common.config import ConfigError
+
+
+def _add_common(parser: argparse.ArgumentParser, *, default=None) -> None:
+    parser.add_argument("--config", type=Path, default=default,
+                        help="TOML config file (default: built-in defaults; secrets may come from "
+                             "HAJIRI_ADMIN_TOKEN / HAJIRI_MQTT_PASSWORD)")
+    parser.add_argument("--database-url", default=default,
+                        help="overrides database_url, e.g. sqlite:///./var/central.db or postgresql://user@host/db")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    _add_common(parser)
+    parser.add_argument("--host", help="HTTP listen address (overrides http.host)")
+    parser.add_argument("--port", type=int, help="HTTP port (overrides http.port)")
+    sub = parser.add_subparsers(dest="server_command", metavar="ACTION",
+                                help="without an action: run the server (API, dashboard, MQTT ingest)")
+    # Sub-level copies of the common options must not overwrite values given before the action.
+    p = sub.add_parser("migrate", help="apply database migrations and exit",
+                       description="Apply any pending database migrations and exit.")
+    _add_common(p, default=argparse.SUPPRESS)
+    p = sub.add_parser("create-token", help="create an API token and print it once",
+                       description="Create an API token; it is printed once and stored only as a hash.")
+    _add_common(p, default=argparse.SUPPRESS)
+    p.add_argument("--role", required=True, choices=[r.value for r in Role], help="what the token may do")
+    p.add_argument("--label", default="", help="whose token this is, e.g. 'IT desk, Ranchi' (default: the role)")
+    p.add_argument("--site-id", help="the one site a site-scoped role (office_head, warden, employee) may see")
+    p = sub.add_parser("register-device", help="register a kiosk's public key",
+                       description="Register a kiosk (device id, site, Ed25519 public key) so its records "
+                                   "are accepted. An unknown site is created as an office.")
+    _add_common(p, default=argparse.SUPPRESS)
+    p.add_argument("--device-id", required=True, help="the kiosk's device id (also its broker user)")
+    p.add_argument("--site-id", required=True, help="the site the kiosk stands in")
+    p.add_argument("--public-key", required=True, help="base64 Ed25519 public key printed by `hajiri provision`")
+
+
+def _config(args: argparse.Namespace) -> ServerConfig:
+    config = load_server_config(args.config)
+    updates: dict = {}
+    if args.database_url:
+        updates["database_url"] = args.database_url
+    http = {k: v for k, v in (("host", getattr(args, "host", None)), ("port", getattr(args, "port", None)))
+            if v is not None}
+    if http:
+        updates["http"] = {**config.http.model_dump(), **http}
+    # Re-validate so a bad --port or --database-url gets the same clear error as a bad config file.
+    return ServerConfig.model_validate({**config.model_dump(), **updates}) if updates else config
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        config = _config(args)
+        action = getattr(args, "server_command", None)
+        if action is None:
+            return _serve(config)
+        engine = make_engine(config.database_url)
+        migrate(engine)
+        if action == "migrate":
+            print("database schema up to date")
+            return 0
+        with engine.begin() as conn:
+            if action == "create-token":
+                token = create_token(conn, args.role, args.label or args.role, args.site_id)
+                print(token)
+                print("(shown once: store it now; only its hash is kept)", file=sys.stderr)
+            else:
+                row = register_device(conn, args.device_id, args.site_id, args.public_key, actor="cli",
+                                      create_missing_site=True)
+                print(f"registered {row['device_id']} at site {row['site_id']}")
+        return 0
+    except (ConfigError, TokenError, RegistryError, ValueError) as e:
+        print(f"hajiri server: {e}", file=sys.stderr)
+        return 2
+
+
+def _serve(config: ServerConfig) -> int:
+    import uvicorn
+
+    from central_server.app import create_app
+    from central_server.logsafe import install_redaction
+
+    install_redaction()
+    uvicorn.run(create_app(config), host=config.http.host, port=config.http.port, log_config=None)
+    return 0

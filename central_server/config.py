@@ -1,0 +1,133 @@
+"""The central server's config: database, HTTP listener, MQTT ingest account, bootstrap admin token."""
+
+import os
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from hajiri_common.config import ConfigError, load_config
+from provisioning.broker import SERVER_USER
+
+ADMIN_TOKEN_ENV = "HAJIRI_ADMIN_TOKEN"
+MQTT_PASSWORD_ENV = "HAJIRI_MQTT_PASSWORD"
+MIN_TOKEN_CHARS = 24
+
+Host = Annotated[str, StringConstraints(min_length=1, max_length=253)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class HttpConfig(BaseModel):
+    """Where the API and dashboard listen."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: Host = "127.0.0.1"
+    port: Port = 8080
+    # /docs and /openapi.json are public by nature in FastAPI; off unless asked for (development).
+    api_docs: bool = False
+
+
+class MqttConfig(BaseModel):
+    """The ingest worker's broker connection: a persistent MQTTv5 session as the server account."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: Host = "127.0.0.1"
+    port: Port = 1883
+    username: Annotated[str, StringConstraints(min_length=1, max_length=128)] = SERVER_USER
+    password: str | None = None
+    # Fixed, not random: the broker keeps the session (and its queued QoS 1 messages) under this id.
+    client_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] = "hajiri-central-ingest"
+    keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
+    # How long the broker keeps queueing for the server while it is down (default one week).
+    session_expiry_s: Annotated[int, Field(ge=60, le=4_294_967_295)] = 7 * 24 * 3600
+    reconnect_min_s: Annotated[int, Field(ge=1, le=60)] = 1
+    reconnect_max_s: Annotated[int, Field(ge=1, le=600)] = 30
+    tls: bool = False
+    ca_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "MqttConfig":
+        if self.reconnect_max_s < self.reconnect_min_s:
+            raise ValueError(f"reconnect_max_s ({self.reconnect_max_s}) is below reconnect_min_s "
+                             f"({self.reconnect_min_s})")
+        if self.ca_file is not None and not self.tls:
+            raise ValueError("ca_file is set but tls is false; set tls = true to use it")
+        return self
+
+
+class IngestConfig(BaseModel):
+    """The MQTT ingest worker and its rejection log."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    # Rows kept in the rejections table; the oldest go first so a flood cannot fill the disk.
+    rejections_keep: Annotated[int, Field(ge=100, le=10_000_000)] = 100_000
+    # How many of the latest rejections GET /api/v1/ingest/stats shows.
+    recent_rejections: Annotated[int, Field(ge=1, le=1000)] = 50
+
+
+class ServerConfig(BaseModel):
+    """Everything `hajiri server` needs; a TOML file's keys over these defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    database_url: Annotated[str, StringConstraints(min_length=1)] = "sqlite:///./var/central.db"
+    # The office's local day decides what "today" and ?date= mean.
+    timezone: str = "Asia/Kolkata"
+    bootstrap_admin_token: str | None = None
+    http: HttpConfig = HttpConfig()
+    mqtt: MqttConfig = MqttConfig()
+    ingest: IngestConfig = IngestConfig()
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_url(cls, url: str) -> str:
+        if not url.startswith(("sqlite://", "postgresql://", "postgres://", "postgresql+psycopg://")):
+            raise ValueError("must start with sqlite:// or postgresql:// (e.g. sqlite:///./var/central.db)")
+        return url
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_tz(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError(f"unknown time zone {name!r} (use an IANA name such as Asia/Kolkata)") from e
+        return name
+
+    @field_validator("bootstrap_admin_token")
+    @classmethod
+    def _check_token(cls, token: str | None) -> str | None:
+        if token is not None and len(token) < MIN_TOKEN_CHARS:
+            raise ValueError(f"too short: at least {MIN_TOKEN_CHARS} characters")
+        return token
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return sqlalchemy_url(self.database_url)
+
+
+def sqlalchemy_url(url: str) -> str:
+    """postgresql:// and postgres:// mean psycopg 3 (SQLAlchemy's default would be psycopg2)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load_server_config(path: Path | None, *, env: dict[str, str] | None = None) -> ServerConfig:
+    """The config file (or defaults), then secrets from the environment so they need not sit in a file."""
+    env = os.environ if env is None else env
+    config = load_config(ServerConfig, path)
+    updates: dict = {}
+    if env.get(ADMIN_TOKEN_ENV):
+        if len(env[ADMIN_TOKEN_ENV]) < MIN_TOKEN_CHARS:
+            raise ConfigError(f"{ADMIN_TOKEN_ENV}: too short, at least {MIN_TOKEN_CHARS} characters")
+        updates["bootstrap_admin_token"] = env[ADMIN_TOKEN_ENV]
+    if env.get(MQTT_PASSWORD_ENV):
+        config = config.model_copy(update={"mqtt": config.mqtt.model_copy(update={"password": env[MQTT_PASSWORD_ENV]})})
+    return config.model_copy(update=updates) if updates else config

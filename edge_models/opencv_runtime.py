@@ -14,7 +14,7 @@ EMBEDDING_DIM = 128
 
 
 class BadFrame(ValueError):
-    """An image the pipeline cannot use (undecodable, empty, wrong type or shape). The caller skips and counts it."""
+    """An image the pipeline cannot use (undecodable, empty, wrong type or shape); skipped and counted."""
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class Face:
     """One detected face: box (x, y, w, h) in image pixels, 5 landmarks, detector score."""
 
     box: tuple[float, float, float, float]
-    # 5x2, YuNet order: right eye, left eye, nose tip, right mouth corner, left mouth corner (as seen in the image).
+    # 5x2, YuNet order: right eye, left eye, nose tip, right and left mouth corners (as seen in the image).
     landmarks: np.ndarray
     score: float
 

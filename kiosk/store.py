@@ -95,7 +95,9 @@ def append_record(db: sqlite_utils.Database, identity: DeviceIdentity, obs: Obse
             )
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            # On SQLITE_FULL SQLite has already rolled back; a second ROLLBACK would hide the real cause.
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
     except sqlite3.OperationalError as e:
         # Disk full, read-only media, I/O error: say so; what was committed before is untouched.
@@ -136,7 +138,8 @@ def apply_ack(db: sqlite_utils.Database, ack: Ack) -> int:
             changed += cur.rowcount
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise
     return changed
 

@@ -141,3 +141,19 @@ def test_full_disk_gives_a_clear_error_and_keeps_what_was_committed(tmp_path, de
         assert verify_chain(recs) == []
     finally:
         subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_full_database_names_the_real_cause(tmp_path, device):
+    """SQLITE_FULL (here from a page cap, as on a full card) must surface as itself, not as a rollback error."""
+    db = open_store(tmp_path / "kiosk.db")
+    append_record(db, device, obs())
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    db.execute(f"PRAGMA max_page_count = {pages + 2}")
+    with pytest.raises(StoreError, match="full"):
+        for _ in range(1000):
+            append_record(db, device, obs("y" * 120))
+    db.execute("PRAGMA max_page_count = 1000000")
+    kept = all_records(db)
+    assert len(kept) >= 1 and verify_chain(kept) == []
+    append_record(db, device, obs())  # space again: the chain carries on
+    assert verify_chain(all_records(db)) == []

@@ -1,0 +1,194 @@
+"""Frames in, attendance decisions out: detect, track, embed the best frames, match once per track, debounce."""
+
+import logging
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import numpy as np
+
+from edge_models.opencv_runtime import BadFrame, Detector, Embedder, check_frame
+from kiosk.config import KioskConfig
+from kiosk.gallery import Gallery
+from kiosk.tracking import Quality, Track, Tracker, decide, frontalness, sharpness
+
+log = logging.getLogger(__name__)
+
+STAGES = ("detect", "align", "embed", "match")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One attendance decision about one track."""
+
+    track_id: int
+    person_id: str | None
+    name: str
+    event: str  # "IN" | "OUT" | "UNKNOWN"
+    match_score: float
+    first_frame: int
+    last_frame: int
+    frames_used: int
+    t: float  # frame time of the decision
+
+    def to_dict(self) -> dict:
+        return {"track_id": self.track_id, "person_id": self.person_id, "name": self.name, "event": self.event,
+                "match_score": round(self.match_score, 4), "first_frame": self.first_frame,
+                "last_frame": self.last_frame, "frames_used": self.frames_used, "t": self.t}
+
+
+class StageStats:
+    """Per-stage timings in ms (bounded: the last `keep` samples) for benchmarks and the stats file."""
+
+    def __init__(self, keep: int = 4096) -> None:
+        self.samples: dict[str, deque[float]] = {s: deque(maxlen=keep) for s in STAGES}
+        self.totals: dict[str, float] = dict.fromkeys(STAGES, 0.0)
+        self.counts: dict[str, int] = dict.fromkeys(STAGES, 0)
+
+    def add(self, stage: str, ms: float) -> None:
+        self.samples[stage].append(ms)
+        self.totals[stage] += ms
+        self.counts[stage] += 1
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        out = {}
+        for stage in STAGES:
+            s = np.array(self.samples[stage]) if self.samples[stage] else np.zeros(1)
+            out[stage] = {"count": self.counts[stage],
+                          "mean_ms": round(self.totals[stage] / max(self.counts[stage], 1), 3),
+                          "p50_ms": round(float(np.percentile(s, 50)), 3),
+                          "p95_ms": round(float(np.percentile(s, 95)), 3)}
+        return out
+
+
+@dataclass
+class PipelineCounters:
+    frames: int = 0
+    bad_frames: int = 0
+    faces_detected: int = 0
+    tracks: int = 0
+    debounced: int = 0
+    decisions: Counter = field(default_factory=Counter)  # by event
+
+    def to_dict(self) -> dict:
+        return {"frames": self.frames, "bad_frames": self.bad_frames, "faces_detected": self.faces_detected,
+                "tracks": self.tracks, "debounced": self.debounced, "decisions": dict(self.decisions)}
+
+
+class _Timer:
+    def __init__(self, stats: StageStats, stage: str) -> None:
+        self.stats, self.stage = stats, stage
+
+    def __enter__(self) -> None:
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stats.add(self.stage, (time.perf_counter() - self.start) * 1000.0)
+
+
+class Pipeline:
+    """Stateful per kiosk: feed frames in order with `process`, call `finish` at end of stream."""
+
+    def __init__(self, config: KioskConfig, gallery: Gallery, detector: Detector, embedder: Embedder) -> None:
+        self.config = config
+        self.gallery = gallery
+        self.detector = detector
+        self.embedder = embedder
+        self.tracker = Tracker(config.track)
+        self.counters = PipelineCounters()
+        self.stats = StageStats()
+        self._last_emitted: dict[str, float] = {}  # person_id -> frame time of their last decision
+        self._day_events: dict[str, tuple[date, int]] = {}  # person_id -> (day, decisions that day)
+
+    def process(self, frame_index: int, image: object, t: float) -> list[Decision]:
+        """Decisions made on this frame (usually none). A bad frame is counted and skipped."""
+        self.counters.frames += 1
+        try:
+            image = check_frame(image)
+            with _Timer(self.stats, "detect"):
+                faces = self.detector.detect(image)
+        except BadFrame as e:
+            self.counters.bad_frames += 1
+            log.warning("frame %d skipped: %s", frame_index, e)
+            return []
+        self.counters.faces_detected += len(faces)
+        faces = [f for f in faces if f.size >= self.config.min_face_px / 2]  # too small even to track
+        decisions = []
+        pairs = self.tracker.associate(frame_index, faces)
+        self.counters.tracks = self.tracker.created
+        for track, face in pairs:
+            if track.gap > 0 and track.samples and not self._same_person(track, image, face):
+                log.info("track %d: face re-seen after %d frames looks like someone else; new track",
+                         track.track_id, track.gap)
+                track = self.tracker.split(track, face, frame_index)
+                self.counters.tracks = self.tracker.created
+            if track.decided:
+                continue
+            self._sample(track, image, face)
+            if track.good_frames >= self.config.track.decide_after:
+                decisions += self._decide(track, t)
+        for track in self.tracker.expire():
+            if not track.decided and track.samples:
+                decisions += self._decide(track, t)
+        return decisions
+
+    def finish(self, t: float) -> list[Decision]:
+        """End of stream: decide every open track that has at least one good frame."""
+        decisions = []
+        for track in self.tracker.flush():
+            if not track.decided and track.samples:
+                decisions += self._decide(track, t)
+        return decisions
+
+    def _same_person(self, track: Track, image: np.ndarray, face) -> bool:
+        """Does a face re-acquired after a gap still look like the track? (One extra embedding per gap.)"""
+        with _Timer(self.stats, "align"):
+            aligned = self.embedder.align(image, face)
+        with _Timer(self.stats, "embed"):
+            embedding = self.embedder.embed(aligned)
+        similarity = float(track.template() @ embedding)
+        log.debug("track %d re-seen after %d frames: similarity %.3f", track.track_id, track.gap, similarity)
+        return similarity >= self.config.track.reacquire_min_similarity
+
+    def _sample(self, track: Track, image: np.ndarray, face) -> None:
+        with _Timer(self.stats, "align"):
+            aligned = self.embedder.align(image, face)
+        quality = Quality(face.size, sharpness(aligned), frontalness(face))
+        if not quality.is_good(self.config.track, self.config.min_face_px):
+            return
+        with _Timer(self.stats, "embed"):
+            embedding = self.embedder.embed(aligned)
+        track.add_sample(quality.score, embedding, self.config.track.max_samples)
+
+    def _decide(self, track: Track, t: float) -> list[Decision]:
+        track.decided = True
+        with _Timer(self.stats, "match"):
+            verdict = decide(track, self.gallery, self.config.match_threshold, self.config.match_margin)
+        score = verdict.match.score
+        if verdict.person_id is None:
+            event = "UNKNOWN"
+        else:
+            last = self._last_emitted.get(verdict.person_id)
+            if last is not None and 0 <= t - last < self.config.debounce_minutes * 60:
+                self.counters.debounced += 1
+                log.info("track %d: %s seen again within %.1f min, no new decision", track.track_id,
+                         verdict.person_id, self.config.debounce_minutes)
+                return []
+            self._last_emitted[verdict.person_id] = t
+            event = self._direction(verdict.person_id, t)
+        self.counters.decisions[event] += 1
+        return [Decision(track.track_id, verdict.person_id, verdict.name, event, score, track.first_frame,
+                         track.last_frame, verdict.frames_used, t)]
+
+    def _direction(self, person_id: str, t: float) -> str:
+        if self.config.direction == "in":
+            return "IN"
+        if self.config.direction == "out":
+            return "OUT"
+        # toggle: the day's first decision for a person is IN, then OUT, IN, ... (kiosk's local calendar day)
+        day = datetime.fromtimestamp(t).date()
+        last_day, n = self._day_events.get(person_id, (day, 0))
+        n = n if last_day == day else 0
+        self._day_events[person_id] = (day, n + 1)
+        return "IN" if n % 2 == 0 else "OUT"

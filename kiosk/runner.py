@@ -1,0 +1,128 @@
+"""The kiosk loop: frames -> pipeline decisions -> signed records in the local store; survives a full disk."""
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlite_utils
+
+from edge_models.opencv_runtime import MODEL_VERSION, Detector, Embedder
+from kiosk import clock
+from kiosk.config import KioskConfig
+from kiosk.gallery import Gallery, GalleryError, load_gallery
+from kiosk.pipeline import Decision, Pipeline
+from kiosk.store import Observation, StoreError, append_record, open_store
+from provisioning.identity import DeviceIdentity, load_identity
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class KioskStats:
+    """What one kiosk run did; written as JSON at exit when `stats_path` is configured."""
+
+    started: float = field(default_factory=time.time)
+    ended: float | None = None
+    records_written: int = 0
+    store_errors: int = 0
+    pipeline: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"started": self.started, "ended": self.ended, "records_written": self.records_written,
+                "store_errors": self.store_errors, **self.pipeline, "timings_ms": self.timings}
+
+
+def _frames(frames: Iterable, config: KioskConfig,
+            stop: threading.Event | None) -> Iterator[tuple[int, object, float]]:
+    """(index, image, t) from Frame objects or tuples; honours max_frames, replay pacing and the stop event."""
+    start = time.monotonic()
+    for n, item in enumerate(frames):
+        if stop is not None and stop.is_set():
+            return
+        if config.max_frames is not None and n >= config.max_frames:
+            return
+        if config.replay_fps:
+            delay = start + n / config.replay_fps - time.monotonic()
+            if delay > 0 and (stop.wait(delay) if stop is not None else time.sleep(delay)):
+                return
+        if hasattr(item, "image"):
+            yield item.index, item.image, item.t
+        else:
+            index, image, t = item
+            yield index, image, t
+
+
+def _store(db: sqlite_utils.Database, identity: DeviceIdentity, decision: Decision,
+           stats: KioskStats) -> str | None:
+    obs = Observation(person_id=decision.person_id, event=decision.event, wall_time=time.time(),
+                      boot_id=clock.boot_id(), mono_ns=clock.mono_ns(), clock_synced=clock.clock_synced(),
+                      match_score=max(-1.0, min(1.0, decision.match_score)), liveness_score=None,
+                      model_version=MODEL_VERSION)
+    try:
+        record = append_record(db, identity, obs)
+    except StoreError as e:
+        # Loud, counted, and the kiosk keeps looking: the next decision may find space again.
+        stats.store_errors += 1
+        log.error("RECORD NOT STORED (%s for %s, track %d): %s", decision.event, decision.person_id,
+                  decision.track_id, e)
+        return None
+    stats.records_written += 1
+    return record.record_id
+
+
+def run_kiosk(config: KioskConfig, frames: Iterable, stop: threading.Event | None = None, *,
+              identity: DeviceIdentity | None = None, gallery: Gallery | None = None,
+              detector: Detector | None = None, embedder: Embedder | None = None,
+              db: sqlite_utils.Database | None = None) -> KioskStats:
+    """Run until frames end or `stop` is set; every decision becomes a signed record. Returns the run's stats."""
+    identity = identity or load_identity(config.device_dir)
+    gallery = gallery if gallery is not None else load_gallery(config.gallery_path, config.key_path)
+    if gallery.model_version != MODEL_VERSION:
+        # Templates from another model are not comparable: every match would be noise.
+        raise GalleryError(f"gallery was enrolled with {gallery.model_version}, this kiosk runs {MODEL_VERSION}; "
+                           "re-enrol the photos with `hajiri enrol`")
+    detector = detector or Detector(score_threshold=config.detect_score_threshold)
+    embedder = embedder or Embedder()
+    own_db = db is None
+    db = db if db is not None else open_store(config.store_path)
+    pipeline = Pipeline(config, gallery, detector, embedder)
+    stats = KioskStats()
+    log_file = open(config.decisions_log, "a") if config.decisions_log else None  # noqa: SIM115 - closed below
+    last_t = 0.0
+
+    def handle(decisions: list[Decision]) -> None:
+        for d in decisions:
+            record_id = _store(db, identity, d, stats)
+            log.info("decision: %s %s score=%.3f frames %d-%d", d.event, d.person_id, d.match_score,
+                     d.first_frame, d.last_frame)
+            if log_file is not None:
+                log_file.write(json.dumps({**d.to_dict(), "record_id": record_id}) + "\n")
+                log_file.flush()
+
+    try:
+        for index, image, t in _frames(frames, config, stop):
+            last_t = t
+            handle(pipeline.process(index, image, t))
+        handle(pipeline.finish(last_t))
+    finally:
+        stats.ended = time.time()
+        stats.pipeline = pipeline.counters.to_dict()
+        stats.timings = pipeline.stats.summary()
+        if log_file is not None:
+            log_file.close()
+        if own_db:
+            db.close()
+        if config.stats_path is not None:
+            write_stats(stats, config.stats_path)
+    return stats
+
+
+def write_stats(stats: KioskStats, path: Path) -> None:
+    tmp = Path(str(path) + ".tmp")
+    tmp.write_text(json.dumps(stats.to_dict(), indent=2) + "\n")
+    tmp.replace(path)

@@ -8,6 +8,7 @@ import sys
 # subcommand -> (module, one-line help). Each module defines configure(parser) and run(args) -> int.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "kiosk": ("kiosk.cli", "run the kiosk: camera, face pipeline, local record store"),
+    "screen": ("kiosk.screen_cli", "serve the kiosk screen (name, IN/OUT, time) for the Pi's display"),
     "enrol": ("kiosk.enrol_cli", "build a kiosk gallery (encrypted templates) from photos of people"),
     "sync": ("sync_agent.cli", "run the sync agent: kiosk outbox to the central server over MQTT"),
     "server": ("central_server.cli", "run the central server (API, dashboard, MQTT ingest) or manage it"),

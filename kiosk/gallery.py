@@ -44,15 +44,50 @@ class Match:
         return self.score - self.second_score
 
 
+@dataclass(frozen=True)
+class SearchIndex:
+    """The gallery laid out for search: templates grouped by person (one contiguous float32 block each), so a
+    person's best score is one np.maximum.reduceat over the matmul result. Built once, never mutated."""
+
+    people: list[str]
+    matrix: np.ndarray  # (templates, dim) float32, C-contiguous, rows sorted by person
+    starts: np.ndarray  # first row of each person's block (people with no template do not appear)
+    group_person: np.ndarray  # person index of each block
+
+
+def build_index(people: list[str], rows: list[str], templates: np.ndarray) -> SearchIndex:
+    """Group the template rows by person (stable: a person's templates keep their order)."""
+    pos = {p: i for i, p in enumerate(people)}
+    row_person = np.fromiter((pos[p] for p in rows), np.intp, len(rows))
+    order = np.argsort(row_person, kind="stable")
+    sorted_person = row_person[order]
+    starts = np.flatnonzero(np.r_[True, sorted_person[1:] != sorted_person[:-1]]) if len(rows) else \
+        np.zeros(0, np.intp)
+    matrix = np.ascontiguousarray(templates[order], dtype=np.float32)
+    return SearchIndex(people, matrix, starts, sorted_person[starts] if len(rows) else np.zeros(0, np.intp))
+
+
+def person_best(index: SearchIndex, embedding: np.ndarray) -> np.ndarray:
+    """Each listed person's best cosine score (max over their templates), aligned with index.group_person."""
+    scores = index.matrix @ np.asarray(embedding, np.float32).reshape(-1)
+    return np.maximum.reduceat(scores, index.starts)
+
+
 class Gallery:
-    """Templates (several per person allowed) as one float32 matrix, searched with one matmul."""
+    """Templates (several per person allowed) as one float32 matrix, searched with one matmul.
+
+    Build it, then treat it as read-only: `GalleryHolder.swap` freezes a gallery before publishing it, so a
+    kiosk never searches a gallery that is still changing.
+    """
 
     def __init__(self, model_version: str = MODEL_VERSION) -> None:
         self.model_version = model_version
         self.names: dict[str, str] = {}
         self._rows: list[str] = []  # person_id of each template row
-        self._templates = np.zeros((0, EMBEDDING_DIM), np.float32)
-        self._index_cache: tuple[list[str], np.ndarray] | None = None
+        # Grown by doubling: adding n templates one by one costs O(n), not the O(n^2) of repeated vstack.
+        self._buf = np.zeros((0, EMBEDDING_DIM), np.float32)
+        self._index_cache: SearchIndex | None = None
+        self._frozen = False
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -63,49 +98,86 @@ class Gallery:
 
     @property
     def templates(self) -> np.ndarray:
-        return self._templates
+        """(templates, dim) float32 in the order they were added (a read-only view)."""
+        view = self._buf[:len(self._rows)]
+        view.flags.writeable = False
+        return view
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen
+
+    def freeze(self) -> "Gallery":
+        """Build the search index now and refuse further changes (safe to share between threads)."""
+        self._index()
+        self._frozen = True
+        return self
 
     def add(self, person_id: str, name: str, embedding: np.ndarray) -> None:
-        if not PERSON_ID_RE.match(person_id):
-            raise GalleryError(f"person id {person_id!r} is not allowed (letters, digits, _.@-; max 128)")
-        e = np.asarray(embedding, np.float32).reshape(-1)
-        if e.shape != (EMBEDDING_DIM,):
-            raise GalleryError(f"template for {person_id!r} has {e.size} values, expected {EMBEDDING_DIM}")
-        n = float(np.linalg.norm(e))
-        if not np.isfinite(n) or n == 0:
-            raise GalleryError(f"template for {person_id!r} is zero or not finite")
-        self.names[person_id] = name or self.names.get(person_id, "") or person_id
-        self._rows.append(person_id)
-        self._templates = np.vstack([self._templates, (e / n)[None, :]])
+        self.add_many([person_id], np.asarray(embedding, np.float32).reshape(1, -1), {person_id: name})
+
+    def add_many(self, person_ids: list[str], embeddings: np.ndarray,
+                 names: dict[str, str] | None = None) -> None:
+        """One template per row of `embeddings` for person_ids[i]; every row is checked before any is added."""
+        if self._frozen:
+            raise GalleryError("gallery is frozen (published to a kiosk); build a new one and swap it in")
+        e = np.asarray(embeddings, np.float32)
+        if e.ndim != 2 or e.shape[0] != len(person_ids):
+            raise GalleryError(f"need one template per person id: {len(person_ids)} ids, "
+                               f"embeddings shape {e.shape}")
+        for person_id in dict.fromkeys(person_ids):
+            if not PERSON_ID_RE.match(person_id):
+                raise GalleryError(f"person id {person_id!r} is not allowed (letters, digits, _.@-; max 128)")
+        if e.shape[1] != EMBEDDING_DIM:
+            raise GalleryError(f"template for {person_ids[0]!r} has {e.shape[1]} values, "
+                               f"expected {EMBEDDING_DIM}")
+        norms = np.linalg.norm(e, axis=1)
+        bad = np.flatnonzero(~np.isfinite(norms) | (norms == 0))
+        if len(bad):
+            raise GalleryError(f"template for {person_ids[int(bad[0])]!r} is zero or not finite")
+        names = names or {}
+        for person_id in dict.fromkeys(person_ids):
+            self.names[person_id] = names.get(person_id) or self.names.get(person_id, "") or person_id
+        n, k = len(self._rows), len(person_ids)
+        if n + k > len(self._buf):
+            grown = np.zeros((max(n + k, 2 * len(self._buf), 16), EMBEDDING_DIM), np.float32)
+            grown[:n] = self._buf[:n]
+            self._buf = grown
+        self._buf[n:n + k] = e / norms[:, None]
+        self._rows.extend(person_ids)
         self._index_cache = None
 
-    def _index(self) -> tuple[list[str], np.ndarray]:
-        if self._index_cache is None:
-            people = list(self.names)
-            pos = {p: i for i, p in enumerate(people)}
-            self._index_cache = (people, np.array([pos[p] for p in self._rows], np.intp))
-        return self._index_cache
+    def _index(self) -> SearchIndex:
+        index = self._index_cache
+        if index is None:
+            # Built into a local, published with one assignment: a concurrent reader sees old or new, whole.
+            index = build_index(list(self.names), list(self._rows), self.templates)
+            self._index_cache = index
+        return index
 
     def search(self, embedding: np.ndarray) -> Match:
         """Best and second-best *person* (max over each person's templates) by cosine similarity."""
         if not self._rows:
             return Match(None, "", -1.0, None, -1.0)
-        people, row_person = self._index()
-        scores = self._templates @ np.asarray(embedding, np.float32).reshape(-1)
-        best = np.full(len(people), -np.inf, np.float32)
-        np.maximum.at(best, row_person, scores)
-        order = np.argsort(best)[::-1][:2]
-        first = people[order[0]]
-        second = people[order[1]] if len(order) > 1 else None
-        return Match(first, self.names[first], float(best[order[0]]), second,
-                     float(best[order[1]]) if second is not None else -1.0)
+        index = self._index()
+        best = person_best(index, embedding)
+        if len(best) > 2:
+            top = np.argpartition(best, len(best) - 2)[-2:]  # O(people), not a full sort
+            top = top[np.argsort(best[top], kind="stable")[::-1]]
+        else:
+            top = np.argsort(best, kind="stable")[::-1]
+        first = index.people[index.group_person[top[0]]]
+        if len(top) < 2:
+            return Match(first, self.names[first], float(best[top[0]]), None, -1.0)
+        second = index.people[index.group_person[top[1]]]
+        return Match(first, self.names[first], float(best[top[0]]), second, float(best[top[1]]))
 
     # -- encrypted file -------------------------------------------------------------------------------------
 
     def to_bytes(self) -> bytes:
         meta = {"model_version": self.model_version, "dim": EMBEDDING_DIM, "names": self.names, "rows": self._rows}
         meta_bytes = json.dumps(meta, sort_keys=True).encode()
-        return len(meta_bytes).to_bytes(4, "big") + meta_bytes + self._templates.astype("<f4").tobytes()
+        return len(meta_bytes).to_bytes(4, "big") + meta_bytes + self.templates.astype("<f4").tobytes()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "Gallery":
@@ -118,7 +190,7 @@ class Gallery:
         g = cls(meta["model_version"])
         g.names = dict(meta["names"])
         g._rows = list(rows)
-        g._templates = matrix.reshape(len(rows), EMBEDDING_DIM)
+        g._buf = matrix.reshape(len(rows), EMBEDDING_DIM)  # astype above made a private, writable copy
         return g
 
     def save(self, path: Path | str, key_path: Path | str | None = None) -> Path:
@@ -137,6 +209,52 @@ class Gallery:
             os.fsync(f.fileno())
         os.replace(tmp, path)
         return path
+
+
+class GalleryHolder:
+    """The gallery a running kiosk searches, replaced whole while it runs.
+
+    Readers take `.current` once per search (one attribute read, atomic in CPython) and use that snapshot; a
+    swap builds and freezes the new gallery's search index *before* the single assignment that publishes it,
+    so no search ever sees a half-built gallery and no reader takes a lock. It also answers `search` itself,
+    so it can stand in wherever a Gallery is only searched.
+    """
+
+    def __init__(self, gallery: Gallery | None = None) -> None:
+        self._current = (gallery if gallery is not None else Gallery()).freeze()
+        self.swaps = 0
+
+    @property
+    def current(self) -> Gallery:
+        return self._current
+
+    def swap(self, new: Gallery) -> Gallery:
+        """Publish `new` (frozen first); returns the gallery it replaced. Refuses a different model version."""
+        if new.model_version != self._current.model_version and len(self._current):
+            raise GalleryError(f"new gallery was enrolled with {new.model_version}, the running one with "
+                               f"{self._current.model_version}; templates of different models cannot be compared")
+        new.freeze()
+        old, self._current = self._current, new
+        self.swaps += 1
+        return old
+
+    def search(self, embedding: np.ndarray) -> Match:
+        return self._current.search(embedding)
+
+    def __len__(self) -> int:
+        return len(self._current)
+
+    @property
+    def people(self) -> list[str]:
+        return self._current.people
+
+    @property
+    def names(self) -> dict[str, str]:
+        return self._current.names
+
+    @property
+    def model_version(self) -> str:
+        return self._current.model_version
 
 
 def default_key_path(gallery_path: Path | str) -> Path:

@@ -1,8 +1,9 @@
-"""Gallery: 1:N search, encrypted file (wrong key / tampering refused), enrolment from photos with reasons."""
+"""Gallery: 1:N search (= the naive computation), atomic swap, encrypted file, enrolment with reasons."""
 
 import csv
 import os
 import stat
+import threading
 from pathlib import Path
 
 import cv2
@@ -14,6 +15,7 @@ from edge_models.opencv_runtime import Detector, Embedder, read_image
 from kiosk.gallery import (
     Gallery,
     GalleryError,
+    GalleryHolder,
     build_gallery,
     default_key_path,
     load_gallery,
@@ -60,6 +62,116 @@ def test_empty_gallery_and_bad_templates() -> None:
         g.add("emp-9", "x", np.ones(64))
     with pytest.raises(GalleryError, match="zero"):
         g.add("emp-9", "x", np.zeros(128))
+
+
+def naive_search(g: Gallery, probe: np.ndarray) -> tuple[str, float, str | None, float]:
+    """The original search: a full per-person max with np.maximum.at and a full sort."""
+    people = g.people
+    row_person = np.array([people.index(p) for p in g._rows])
+    best = np.full(len(people), -np.inf, np.float32)
+    np.maximum.at(best, row_person, g.templates @ probe)
+    order = np.argsort(best)[::-1]
+    second = people[order[1]] if len(order) > 1 else None
+    return people[order[0]], float(best[order[0]]), second, float(best[order[1]]) if second else -1.0
+
+
+def random_gallery(rng: np.random.Generator, people: int, prefix: str = "p") -> Gallery:
+    """people with 1-6 templates each, added in a shuffled order (a person's rows are not contiguous)."""
+    rows = [f"{prefix}{i:04d}" for i in range(people) for _ in range(int(rng.integers(1, 7)))]
+    rows = [rows[i] for i in rng.permutation(len(rows))]
+    g = Gallery()
+    half = len(rows) // 2
+    for pid in rows[:half]:
+        g.add(pid, "", unit(rng))
+    g.add_many(rows[half:], rng.standard_normal((len(rows) - half, 128)).astype(np.float32))
+    return g
+
+
+def test_search_equals_the_naive_computation(tmp_path: Path) -> None:
+    rng = np.random.default_rng(11)
+    g = random_gallery(rng, 300)
+    probes = [unit(rng) for _ in range(100)] + [g.templates[5], g.templates[-1]]
+    back = load_gallery(g.save(tmp_path / "g.hjg"))
+    for probe in probes:
+        first, score, second, second_score = naive_search(g, probe)
+        for gallery in (g, back):
+            m = gallery.search(probe)
+            assert (m.person_id, m.second_person_id) == (first, second)
+            assert m.score == pytest.approx(score, abs=1e-5)
+            assert m.second_score == pytest.approx(second_score, abs=1e-5)
+    one = Gallery()
+    one.add("solo", "Solo", unit(rng))
+    assert one.search(unit(rng)).second_person_id is None and one.search(unit(rng)).second_score == -1.0
+
+
+def test_add_many_checks_every_row_first_and_a_frozen_gallery_refuses_changes() -> None:
+    rng = np.random.default_rng(2)
+    g = Gallery()
+    bad = np.stack([unit(rng), np.zeros(128, np.float32)])
+    with pytest.raises(GalleryError, match="'b' is zero"):
+        g.add_many(["a", "b"], bad)
+    with pytest.raises(GalleryError, match="one template per person id"):
+        g.add_many(["a"], bad)
+    assert len(g) == 0 and g.people == []
+    g.add_many(["a", "a"], np.stack([unit(rng), unit(rng)]), {"a": "Ann"})
+    assert len(g) == 2 and g.names == {"a": "Ann"}
+    g.freeze()
+    with pytest.raises(GalleryError, match="frozen"):
+        g.add("c", "C", unit(rng))
+    with pytest.raises(ValueError):
+        g.templates[0, 0] = 1.0  # the matrix a kiosk searches cannot be scribbled on either
+
+
+def test_gallery_swap_mid_stream_is_atomic() -> None:
+    """A searching thread never sees a half-built gallery: every answer is exactly one published gallery's."""
+    rng = np.random.default_rng(5)
+    probes = [unit(rng) for _ in range(8)]
+    generations = 15
+
+    def build(gen: int) -> Gallery:
+        g = Gallery()
+        local = np.random.default_rng(100 + gen)
+        for batch in range(4):  # built in steps: a reader of a half-built gallery would get other answers
+            ids = [f"g{gen}-p{i:03d}" for i in range(batch * 50, batch * 50 + 50) for _ in range(3)]
+            g.add_many(ids, local.standard_normal((len(ids), 128)).astype(np.float32))
+        return g
+
+    expected = {}
+    for gen in range(generations):
+        g = build(gen)
+        expected[gen] = [naive_search(g, p) for p in probes]
+    holder = GalleryHolder(build(0))
+    seen, errors, done = set(), [], threading.Event()
+
+    def reader() -> None:
+        k = 0
+        while not done.is_set() or k < 50:
+            i = k % len(probes)
+            m = holder.search(probes[i])
+            gen = int(m.person_id.split("-")[0][1:])
+            seen.add(gen)
+            first, score, second, _ = expected[gen][i]
+            if (m.person_id, m.second_person_id) != (first, second) or abs(m.score - score) > 1e-5:
+                errors.append((gen, i, m))
+            k += 1
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        for gen in range(1, generations):
+            old = holder.swap(build(gen))  # built while the reader searches the current one
+            assert old.frozen and holder.current.frozen
+    finally:
+        done.set()
+        thread.join(timeout=30)
+    assert not thread.is_alive() and errors == []
+    assert len(seen) >= 3, f"reader saw generations {seen}: the swap did not happen mid-stream"
+    assert holder.swaps == generations - 1
+    assert holder.search(probes[0]).person_id.startswith(f"g{generations - 1}-")
+    other = Gallery(model_version="some-other-model")
+    other.add("x", "X", probes[0])
+    with pytest.raises(GalleryError, match="different models"):
+        holder.swap(other)
 
 
 def test_encrypted_round_trip(small_gallery, tmp_path: Path) -> None:

@@ -1,0 +1,85 @@
+"""One embedding per photo (cached for the run), with the runtime chosen by name and every failure counted."""
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from edge_models.embedding import embed_with_flip
+from edge_models.opencv_runtime import MODEL_VERSION, BadFrame, Detector, Embedder, Face, read_image
+from edge_models.thresholds import central_face
+
+# Name -> factory. Only the OpenCV runtime with YuNet exists so far; a TFLite runtime or BlazeFace detector
+# registers here and becomes a --runtime / --detector choice.
+DETECTORS: dict[str, Callable[[float], Detector]] = {"yunet": lambda score: Detector(score_threshold=score)}
+RUNTIMES: dict[str, Callable[[], Embedder]] = {"opencv": Embedder}
+MODEL_VERSIONS = {("yunet", "opencv"): MODEL_VERSION}
+
+
+class EvalError(RuntimeError):
+    """An evaluation that cannot run as asked (bad data root, missing photos, unknown runtime)."""
+
+
+def pick_face(faces: list[Face], image: np.ndarray, pick: str) -> Face | None:
+    """`central`: the face nearest the centre (LFW photos are centred on their subject); else the largest."""
+    if pick == "central":
+        return central_face(faces, image.shape[1], image.shape[0])
+    return max(faces, key=lambda f: f.size, default=None)
+
+
+class PhotoEmbeddings:
+    """Embeds each photo under `root` once per run; None for a photo with no face or that cannot be read."""
+
+    def __init__(self, root: Path, detector: str = "yunet", runtime: str = "opencv", pick: str = "central",
+                 flip: bool = False, detect_score: float = 0.6) -> None:
+        if detector not in DETECTORS or runtime not in RUNTIMES:
+            raise EvalError(f"unknown detector/runtime {detector}/{runtime}; have detectors "
+                            f"{sorted(DETECTORS)}, runtimes {sorted(RUNTIMES)}")
+        self.root = Path(root)
+        self.detector = DETECTORS[detector](detect_score)
+        self.embedder = RUNTIMES[runtime]()
+        self.model_version = MODEL_VERSIONS.get((detector, runtime), f"{detector}+{runtime}")
+        self.pick, self.flip = pick, flip
+        self.cache: dict[str, np.ndarray | None] = {}
+        self.no_face: list[str] = []
+        self.unreadable: list[tuple[str, str]] = []
+        # detect + align + embed per photo (disk read and JPEG decode excluded)
+        self.ms_by_photo: dict[str, float] = {}
+
+    def check_exist(self, rels: list[str]) -> None:
+        """EvalError listing photos that are not there at all (most often a wrong --root)."""
+        missing = [rel for rel in dict.fromkeys(rels) if not (self.root / rel).is_file()]
+        if missing:
+            raise EvalError(f"{len(missing)} of {len(set(rels))} photos are missing under {self.root} "
+                            f"(wrong --root?), e.g. {missing[:3]}")
+
+    def get(self, rel: str) -> np.ndarray | None:
+        if rel not in self.cache:
+            self.cache[rel] = self._embed(rel)
+        return self.cache[rel]
+
+    def _embed(self, rel: str) -> np.ndarray | None:
+        try:
+            image = read_image(self.root / rel)
+        except BadFrame as e:
+            self.unreadable.append((rel, str(e)))
+            return None
+        start = time.perf_counter()
+        face = pick_face(self.detector.detect(image), image, self.pick)
+        embedding = None
+        if face is None:
+            self.no_face.append(rel)
+        else:
+            embedding = (embed_with_flip(self.embedder, image, face) if self.flip
+                         else self.embedder.embed_face(image, face))
+        self.ms_by_photo[rel] = (time.perf_counter() - start) * 1000
+        return embedding
+
+    @property
+    def failed(self) -> int:
+        """Photos without an embedding: no face found, or undecodable."""
+        return len(self.no_face) + len(self.unreadable)
+
+    def ms_per_image(self) -> float:
+        return float(np.mean(list(self.ms_by_photo.values()))) if self.ms_by_photo else 0.0

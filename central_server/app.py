@@ -7,7 +7,22 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
-from central_server.api import attendance, dashboard, devices, ingest_stats, people, sites
+from central_server.api import (
+    absences,
+    attendance,
+    checkins,
+    dashboard,
+    days,
+    devices,
+    employees,
+    explanations,
+    geofences,
+    imports,
+    ingest_stats,
+    people,
+    rollcall,
+    sites,
+)
 from central_server.auth import ensure_bootstrap_token
 from central_server.config import ServerConfig
 from central_server.db import make_engine
@@ -48,7 +63,8 @@ def create_app(config: ServerConfig, *, engine: Engine | None = None, start_inge
     app.state.engine = engine
     app.state.ingest_stats = IngestStats()
     app.state.ingest_worker = None
-    for module in (sites, people, devices, attendance, ingest_stats, dashboard):
+    for module in (sites, people, devices, attendance, ingest_stats, dashboard, employees, geofences, absences,
+                   checkins, days, explanations, imports, rollcall):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"])

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from central_server.audit import write_audit
 from central_server.db import api_tokens, sites
+from central_server.domain_db import employees, token_employees
 from hajiri_common.timefmt import utc_iso
 
 
@@ -33,11 +34,13 @@ class TokenError(ValueError):
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the role and label of their token, and the one site they may see (None: all)."""
+    """Who is calling: role and label of their token, the one site they may see (None: all), and for an
+    employee token the one employee it speaks for."""
 
     role: Role
     label: str
     site_id: str | None
+    employee_id: str | None = None
 
 
 def hash_token(token: str) -> str:
@@ -45,12 +48,23 @@ def hash_token(token: str) -> str:
 
 
 def create_token(conn: sa.Connection, role: Role | str, label: str, site_id: str | None = None,
-                 *, token: str | None = None, actor: str = "cli") -> str:
-    """Store a new token's hash and return the token itself; it is never stored or shown again."""
+                 *, token: str | None = None, actor: str = "cli", employee_id: str | None = None) -> str:
+    """Store a new token's hash and return the token itself; it is never stored or shown again.
+
+    An employee token given an employee_id speaks for that employee only, at the employee's site."""
     try:
         role = Role(role)
     except ValueError as e:
         raise TokenError(f"unknown role {role!r}; one of: {', '.join(r.value for r in Role)}") from e
+    if employee_id is not None:
+        if role is not Role.EMPLOYEE:
+            raise TokenError("only an employee token is bound to an employee_id")
+        home = conn.execute(sa.select(employees.c.site_id).where(employees.c.employee_id == employee_id)).first()
+        if home is None:
+            raise TokenError(f"employee {employee_id!r} is not registered")
+        if site_id is not None and site_id != home.site_id:
+            raise TokenError(f"employee {employee_id!r} belongs to site {home.site_id}, not {site_id}")
+        site_id = home.site_id
     if role in SITE_SCOPED_ROLES and site_id is None:
         raise TokenError(f"role {role.value} sees one site only: give its site id")
     if site_id is not None and conn.execute(sa.select(sites.c.site_id).where(sites.c.site_id == site_id)).first() is None:
@@ -61,7 +75,10 @@ def create_token(conn: sa.Connection, role: Role | str, label: str, site_id: str
     conn.execute(sa.insert(api_tokens).values(
         token_sha256=hash_token(token), role=role.value, label=label.strip(), site_id=site_id,
         created_at=utc_iso(time.time()), revoked=False))
-    write_audit(conn, actor, "token.create", label.strip(), f"role={role.value} site={site_id}")
+    if employee_id is not None:
+        conn.execute(sa.insert(token_employees).values(token_sha256=hash_token(token), employee_id=employee_id))
+    write_audit(conn, actor, "token.create", label.strip(),
+                f"role={role.value} site={site_id}" + (f" employee={employee_id}" if employee_id else ""))
     return token
 
 
@@ -69,7 +86,9 @@ def find_principal(conn: sa.Connection, token: str) -> Principal | None:
     row = conn.execute(sa.select(api_tokens).where(api_tokens.c.token_sha256 == hash_token(token))).first()
     if row is None or row.revoked:
         return None
-    return Principal(Role(row.role), row.label, row.site_id)
+    employee_id = conn.execute(sa.select(token_employees.c.employee_id).where(
+        token_employees.c.token_sha256 == row.token_sha256)).scalar_one_or_none()
+    return Principal(Role(row.role), row.label, row.site_id, employee_id)
 
 
 def ensure_bootstrap_token(engine: Engine, token: str) -> bool:

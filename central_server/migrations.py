@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from central_server.migration_0002_sync import m0002_sync
+from central_server.migration_0003_domain import m0003_domain
 from hajiri_common.timefmt import utc_iso
 
 log = logging.getLogger(__name__)
@@ -105,6 +107,8 @@ def _m0001_initial(dialect: str) -> list[str]:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema: sites, people, devices, records, rejections, api_tokens, audit_log",
               _m0001_initial),
+    Migration(2, "sync: device heartbeats, clock anchors, corrected record times", m0002_sync),
+    Migration(3, "domain: departments, geofences, shifts, employees, leave, tours, check-ins, days", m0003_domain),
 )
 
 

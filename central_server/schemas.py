@@ -102,3 +102,36 @@ class ChainReport(Strict):
     problems: list[ChainIssue]
     bad_signatures: list[str]
     flagged_at_ingest: int
+
+
+class DeviceHealthPublic(DevicePublic):
+    """A device with what its latest heartbeat says; `silent` is computed when asked."""
+
+    last_heartbeat_at: str | None = None
+    heartbeat_age_s: float | None = None
+    silent: bool = True
+    queue_depth: int | None = None
+    oldest_unsent_age_s: float | None = None
+    clock_offset_s: float | None = None
+    last_error: str | None = None
+
+
+class ClockAnchorPublic(Strict):
+    boot_id: str
+    mono_ns: int
+    wall_time: str
+    uncertainty_ms: int
+    updated_at: str
+
+
+class HeartbeatReport(Strict):
+    device_id: str
+    status: str
+    silent_after_s: float
+    last_heartbeat_at: str | None
+    heartbeat_age_s: float | None
+    silent: bool
+    heartbeat: dict | None
+    clock_anchors: list[ClockAnchorPublic]
+    records_time_corrected: int
+    records_time_uncorrected: int

@@ -11,11 +11,14 @@ from hajiri_wire.errors import (
 from hajiri_wire.messages import (
     Ack,
     AckResult,
+    Heartbeat,
     RecordBatch,
     decode_ack,
     decode_batch,
+    decode_heartbeat,
     encode_ack,
     encode_batch,
+    encode_heartbeat,
 )
 from hajiri_wire.record import (
     EVENTS,
@@ -42,6 +45,7 @@ __all__ = [
     "ChainBroken",
     "ChainProblem",
     "DeviceKey",
+    "Heartbeat",
     "MalformedPayload",
     "PayloadTooLarge",
     "RecordBatch",
@@ -50,8 +54,10 @@ __all__ = [
     "WireError",
     "decode_ack",
     "decode_batch",
+    "decode_heartbeat",
     "encode_ack",
     "encode_batch",
+    "encode_heartbeat",
     "load_public_key",
     "public_key_b64",
     "record_hash",

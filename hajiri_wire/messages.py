@@ -93,3 +93,50 @@ def decode_ack(payload: bytes) -> Ack:
         return Ack.model_validate(obj)
     except ValidationError as e:
         raise MalformedPayload(f"ack: {_errors(e)}") from e
+
+
+MAX_HEARTBEAT_BYTES = 8 * 1024
+ModelName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+
+
+class Heartbeat(BaseModel):
+    """Up, every N seconds: how the kiosk is doing. Not signed: the broker ACL vouches for the topic's device.
+
+    `mono_ns` is read when `sent_at` is: the server pairs it with its own receive time to anchor the boot's
+    monotonic clock to true time. `clock_offset_s` is the kiosk's estimate of (server time - local time)
+    from ack exchanges, `clock_rtt_s` the round trip of the exchange it came from (None: no ack yet).
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    device_id: DeviceId
+    sent_at: UtcTime
+    boot_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    mono_ns: Annotated[int, Field(ge=0)]
+    uptime_s: Annotated[float, Field(ge=0)]
+    clock_synced: bool
+    clock_offset_s: float | None = None
+    clock_rtt_s: Annotated[float, Field(ge=0)] | None = None
+    queue_depth: Annotated[int, Field(ge=0)]
+    oldest_unsent_age_s: Annotated[float, Field(ge=0)] | None = None
+    inflight_batches: Annotated[int, Field(ge=0)] = 0
+    cpu_temp_c: Annotated[float, Field(ge=-100, le=200)] | None = None
+    disk_free_bytes: Annotated[int, Field(ge=0)] | None = None
+    model_versions: Annotated[dict[ModelName, Annotated[str, StringConstraints(max_length=128)]],
+                              Field(max_length=16)] = Field(default_factory=dict)
+    last_error: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+def encode_heartbeat(heartbeat: Heartbeat) -> bytes:
+    return canonical_bytes(heartbeat.model_dump(mode="json"))
+
+
+def decode_heartbeat(payload: bytes) -> Heartbeat:
+    if len(payload) > MAX_HEARTBEAT_BYTES:
+        raise PayloadTooLarge(f"heartbeat: {len(payload)} bytes, more than the {MAX_HEARTBEAT_BYTES} allowed")
+    obj = _decode_json(payload, "heartbeat")
+    try:
+        return Heartbeat.model_validate(obj)
+    except ValidationError as e:
+        raise MalformedPayload(f"heartbeat: {_errors(e)}") from e

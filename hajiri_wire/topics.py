@@ -16,6 +16,7 @@ INGEST_GROUP = "ingest"
 RECORDS_ALL = PREFIX + "/dev/+/up/records"
 RECORDS_SHARED = "$share/" + INGEST_GROUP + "/" + RECORDS_ALL
 HEARTBEAT_ALL = PREFIX + "/dev/+/up/heartbeat"
+HEARTBEAT_SHARED = "$share/" + INGEST_GROUP + "/" + HEARTBEAT_ALL
 
 
 def records(device_id: str) -> str:

@@ -154,3 +154,70 @@ def status_counts(db: sqlite_utils.Database) -> dict[str, int]:
 def all_records(db: sqlite_utils.Database) -> list[AttendanceRecord]:
     rows = db.execute("SELECT body FROM records ORDER BY seq").fetchall()
     return [AttendanceRecord.model_validate(json.loads(r[0])) for r in rows]
+
+
+def pending_batch(db: sqlite_utils.Database, limit: int, exclude: set[str] | frozenset[str] = frozenset(),
+                  *, newest: bool = False) -> list[AttendanceRecord]:
+    """Up to `limit` pending records not in `exclude`, in seq order: the oldest, or with newest=True the newest.
+
+    Rows in `exclude` (already in flight) are skipped before their JSON is parsed, which is most of the cost.
+    """
+    order = "DESC" if newest else "ASC"
+    # Ids first (small rows), bodies only for the chosen ones: the in-flight rows skipped can be thousands.
+    rows = db.execute(f"SELECT seq, record_id FROM records WHERE status = ? ORDER BY seq {order} LIMIT ?",
+                      (PENDING, limit + len(exclude))).fetchall()
+    seqs = sorted(seq for seq, record_id in rows if record_id not in exclude)
+    seqs = seqs[-limit:] if newest else seqs[:limit]
+    if not seqs:
+        return []
+    marks = ",".join("?" * len(seqs))
+    bodies = db.execute(f"SELECT body FROM records WHERE seq IN ({marks}) ORDER BY seq", seqs).fetchall()
+    return [AttendanceRecord.model_validate(json.loads(b[0])) for b in bodies]
+
+
+def pending_summary(db: sqlite_utils.Database) -> tuple[int, str | None]:
+    """How many records wait to be acked, and the wall time of the oldest of them (None when none wait)."""
+    depth = db.execute("SELECT count(*) FROM records WHERE status = ?", (PENDING,)).fetchone()[0]
+    row = db.execute("SELECT wall_time FROM records WHERE status = ? ORDER BY seq LIMIT 1", (PENDING,)).fetchone()
+    return depth, None if row is None else row[0]
+
+
+def apply_ack_counts(db: sqlite_utils.Database, ack: Ack) -> dict[str, int]:
+    """apply_ack, saying how many records moved pending -> acked and pending -> rejected (resends count 0)."""
+    now = utc_iso(time.time())
+    moved = {ACKED: 0, REJECTED: 0}
+    conn = db.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for res in ack.results:
+            if res.status == "rejected":
+                cur = conn.execute(
+                    "UPDATE records SET status = ?, reject_reason = ? WHERE record_id = ? AND status = ?",
+                    (REJECTED, res.reason, res.record_id, PENDING))
+                moved[REJECTED] += cur.rowcount
+            else:
+                cur = conn.execute(
+                    "UPDATE records SET status = ?, acked_at = ? WHERE record_id = ? AND status = ?",
+                    (ACKED, now, res.record_id, PENDING))
+                moved[ACKED] += cur.rowcount
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return moved
+
+
+def latest_model_version(db: sqlite_utils.Database) -> str | None:
+    """The model version of the newest record, for the heartbeat."""
+    row = db.execute("SELECT body FROM records ORDER BY seq DESC LIMIT 1").fetchone()
+    return None if row is None else json.loads(row[0]).get("model_version")
+
+
+def note_sent_batch(db: sqlite_utils.Database, record_ids: list[str]) -> None:
+    """note_sent in one statement (the agent calls it on every publish)."""
+    if not record_ids:
+        return
+    marks = ",".join("?" * len(record_ids))
+    with db.conn:
+        db.conn.execute(f"UPDATE records SET sent_count = sent_count + 1 WHERE record_id IN ({marks})", record_ids)

@@ -1,4 +1,4 @@
-"""The sync loop: publish the kiosk outbox in seq order, at least once, and settle records only on the server's ack."""
+"""The sync loop: publish the kiosk outbox (oldest and newest first, alternately), at least once; settle on acks."""
 
 import dataclasses
 import logging
@@ -6,6 +6,7 @@ import queue
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,17 +14,39 @@ import paho.mqtt.client as mqtt
 import sqlite_utils
 
 from hajiri_common.timefmt import parse_utc_iso
-from hajiri_wire import AttendanceRecord, RecordBatch, WireError, decode_ack, encode_batch, topics
+from hajiri_wire import (
+    AttendanceRecord,
+    RecordBatch,
+    WireError,
+    decode_ack,
+    encode_batch,
+    encode_heartbeat,
+    topics,
+)
 from hajiri_wire.messages import MAX_PAYLOAD_BYTES, Ack
-from kiosk.store import PENDING, apply_ack, note_sent, open_store, pending_records
+from kiosk.store import (
+    PENDING,
+    REJECTED,
+    apply_ack_counts,
+    latest_model_version,
+    note_sent_batch,
+    open_store,
+    pending_batch,
+    pending_summary,
+)
 from provisioning.identity import DeviceIdentity, load_identity
 from sync_agent.backoff import Backoff
+from sync_agent.clock_offset import ClockOffset, offset_sample
 from sync_agent.config import SyncConfig
+from sync_agent.heartbeat import build_heartbeat
 from sync_agent.mqtt import connect_async, make_client
 from sync_agent.stats import SyncStats
 from sync_agent.window import InflightWindow
 
 log = logging.getLogger(__name__)
+
+
+OUTBOX_STATS_INTERVAL_S = 0.5
 
 
 class SyncError(RuntimeError):
@@ -44,6 +67,8 @@ class _Disconnected:
 class _Message:
     topic: str
     payload: bytes
+    recv_wall: float  # taken in the network thread on arrival: the clock offset needs the true receipt time
+    recv_mono: float
 
 
 class _Wake:
@@ -64,8 +89,11 @@ def fit_batch(device_id: str, records: list[AttendanceRecord],
 class SyncAgent:
     """Moves signed records from the kiosk store to the broker and applies the server's acks to the store."""
 
-    def __init__(self, config: SyncConfig, identity: DeviceIdentity | None = None) -> None:
+    def __init__(self, config: SyncConfig, identity: DeviceIdentity | None = None, *,
+                 wall_clock: Callable[[], float] = time.time) -> None:
         self.config = config
+        # The kiosk's own idea of the time (no RTC: it may be days off); compared with the server's in acks.
+        self._wall_clock = wall_clock
         self.identity = identity or load_identity(config.device_dir)
         self.device_id = self.identity.device_id
         self._password = config.mqtt.resolve_password()  # fail now, naming the key, not later in a thread
@@ -82,6 +110,10 @@ class SyncAgent:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._crash: BaseException | None = None
+        self._clock = ClockOffset()
+        self._next_heartbeat = 0.0
+        self._newest_turn = False
+        self._next_outbox_stats = 0.0
 
     # ---- public API -------------------------------------------------------------------------------------
 
@@ -150,7 +182,12 @@ class SyncAgent:
 
     def _open_store(self) -> sqlite_utils.Database:
         try:
-            return open_store(self.config.store)
+            db = open_store(self.config.store)
+            # The agent writes only marks (sent, acked) that a resend re-derives: they need not wait for an
+            # fsync each. In WAL mode the kiosk writer's own FULL commits still sync everything before them,
+            # so a power cut can at most undo a few marks here, which costs duplicates the server absorbs.
+            db.execute("PRAGMA synchronous=NORMAL")
+            return db
         except sqlite3.Error as e:
             raise SyncError(f"store: cannot open the kiosk record store {self.config.store}: {e}") from e
 
@@ -159,6 +196,7 @@ class SyncAgent:
         try:
             self._pump(db, client)
             self._refresh_outbox_stats(db)
+            self._maybe_heartbeat(db, client)
         except sqlite3.Error as e:
             self._error(f"store error: {e}")
 
@@ -184,7 +222,7 @@ class SyncAgent:
             self._connected = False
         elif isinstance(event, _Message):
             try:
-                self._handle_ack_payload(db, event.payload)
+                self._handle_ack_payload(db, event)
             except sqlite3.Error as e:
                 # Not applied: the batch stays in flight and its resend will earn another ack.
                 self._error(f"store error while applying an ack: {e}")
@@ -201,18 +239,21 @@ class SyncAgent:
             self._count(batches_resent=1)
             log.info("resending seq %d..%d (attempt %d): no ack within %.1fs", batch.first_seq,
                      batch.records[-1].seq, batch.attempts, self.config.ack_timeout_s)
-        free = self._window.free_slots()
-        if not free:
+        if not self._window.free_slots():
             return
         in_flight = self._window.record_ids()
-        size = self.config.batch_size
-        candidates = pending_records(db, limit=len(in_flight) + free * size)
-        fresh = [r for r in candidates if r.record_id not in in_flight]
-        while fresh and self._window.free_slots():
-            records, payload = fit_batch(self.device_id, fresh[:size])
+        while self._window.free_slots():
+            # Alternate the oldest and the newest pending records: a week's backlog drains from both ends
+            # and a record written now waits for one free slot, not for the whole backlog.
+            newest = self.config.interleave_newest and self._newest_turn
+            fresh = pending_batch(db, self.config.batch_size, in_flight, newest=newest)
+            if not fresh:
+                break
+            self._newest_turn = not self._newest_turn
+            records, payload = fit_batch(self.device_id, fresh)
             self._publish(db, client, records, payload)
             self._window.add(records, now)
-            fresh = fresh[len(records):]
+            in_flight.update(r.record_id for r in records)
 
     def _publish(self, db: sqlite_utils.Database, client: mqtt.Client, records: list[AttendanceRecord],
                  payload: bytes) -> None:
@@ -220,14 +261,14 @@ class SyncAgent:
         if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
             # Left in the window all the same: the ack timeout sends it again.
             self._error(f"publish of seq {records[0].seq}..{records[-1].seq} failed: {mqtt.error_string(info.rc)}")
-        note_sent(db, [r.record_id for r in records])
+        note_sent_batch(db, [r.record_id for r in records])
         self._count(batches_published=1, records_published=len(records))
 
     # ---- acks -------------------------------------------------------------------------------------------
 
-    def _handle_ack_payload(self, db: sqlite_utils.Database, payload: bytes) -> None:
+    def _handle_ack_payload(self, db: sqlite_utils.Database, message: _Message) -> None:
         try:
-            ack = decode_ack(payload)
+            ack = decode_ack(message.payload)
         except WireError as e:
             self._count(malformed_acks=1)
             self._error(f"ignored a malformed ack ({e.reason}): {e}")
@@ -236,21 +277,32 @@ class SyncAgent:
             self._count(malformed_acks=1)
             self._error(f"ignored an ack addressed to {ack.device_id!r}, not {self.device_id!r}")
             return
+        self._note_clock(ack, message)
         self._apply(db, ack)
+
+    def _note_clock(self, ack: Ack, message: _Message) -> None:
+        """An ack answering a batch sent once is a time exchange with the server (a resent one is ambiguous)."""
+        batch = self._window.batch_of(ack.results[0].record_id) if ack.results else None
+        if batch is None or batch.attempts != 1:
+            return
+        sample = offset_sample(parse_utc_iso(ack.server_time).timestamp(), batch.sent_at, message.recv_mono,
+                               message.recv_wall)
+        self._clock.add(sample)
+        best = self._clock.best()
+        self._update(clock_offset_s=round(best.offset_s, 4), clock_rtt_s=round(best.rtt_s, 4))
 
     def _apply(self, db: sqlite_utils.Database, ack: Ack) -> None:
         ids = [r.record_id for r in ack.results]
-        was_pending = pending_ids(db, ids)
-        apply_ack(db, ack)
-        acked = sum(1 for r in ack.results if r.status != "rejected" and r.record_id in was_pending)
-        rejected = [r for r in ack.results if r.status == "rejected" and r.record_id in was_pending]
-        for r in rejected:
-            log.warning("server rejected record %s: %s", r.record_id, r.reason)
+        moved = apply_ack_counts(db, ack)
+        acked, rejected = moved["acked"], moved[REJECTED]
+        for r in ack.results:
+            if r.status == "rejected":
+                log.warning("server rejected record %s: %s", r.record_id, r.reason)
         done = self._window.settle(set(ids))
-        self._count(acks_received=1, records_acked=acked, records_rejected=len(rejected))
+        self._count(acks_received=1, records_acked=acked, records_rejected=rejected)
         self._update(inflight_batches=len(self._window))
-        log.info("ack: %d acked, %d rejected, %d already settled; %d batch(es) done, %d in flight",
-                 acked, len(rejected), len(ids) - acked - len(rejected), done, len(self._window))
+        log.debug("ack: %d acked, %d rejected, %d already settled; %d batch(es) done, %d in flight",
+                  acked, rejected, len(ids) - acked - rejected, done, len(self._window))
 
     # ---- paho callbacks (network thread): only hand events to the loop, never touch the store ------------
 
@@ -302,7 +354,7 @@ class SyncAgent:
         log.log(logging.WARNING if self._failed_attempts == 1 else logging.DEBUG, message)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        self._events.put(_Message(msg.topic, bytes(msg.payload)))
+        self._events.put(_Message(msg.topic, bytes(msg.payload), self._wall_clock(), time.monotonic()))
 
     def _next_delay(self, client: mqtt.Client) -> float:
         # paho waits reconnect_delay's min before the next try; setting min = max = our jittered value
@@ -314,11 +366,26 @@ class SyncAgent:
     # ---- stats ------------------------------------------------------------------------------------------
 
     def _refresh_outbox_stats(self, db: sqlite_utils.Database) -> None:
-        depth = db.execute("SELECT count(*) FROM records WHERE status = ?", (PENDING,)).fetchone()[0]
-        row = db.execute("SELECT wall_time FROM records WHERE status = ? ORDER BY seq LIMIT 1",
-                         (PENDING,)).fetchone()
-        age = None if row is None else max(0.0, time.time() - parse_utc_iso(row[0]).timestamp())
+        # count(*) over a long backlog is not free: a few times a second is plenty for health reporting.
+        now = time.monotonic()
+        if now < self._next_outbox_stats:
+            return
+        self._next_outbox_stats = now + OUTBOX_STATS_INTERVAL_S
+        depth, oldest = pending_summary(db)
+        age = None if oldest is None else max(0.0, self._wall_clock() - parse_utc_iso(oldest).timestamp())
         self._update(queue_depth=depth, oldest_unsent_age_s=age, inflight_batches=len(self._window))
+
+    def _maybe_heartbeat(self, db: sqlite_utils.Database, client: mqtt.Client) -> None:
+        """Every heartbeat_interval_s while connected; QoS 0, so a stale one is never delivered late."""
+        now = time.monotonic()
+        if not self._connected or now < self._next_heartbeat:
+            return
+        self._next_heartbeat = now + self.config.heartbeat_interval_s
+        hb = build_heartbeat(self.device_id, self.stats(), self._clock.best(), self.config.store,
+                             latest_model_version(db), now=self._wall_clock())
+        info = client.publish(topics.heartbeat(self.device_id), encode_heartbeat(hb), qos=0)
+        if info.rc == mqtt.MQTT_ERR_SUCCESS:
+            self._count(heartbeats_sent=1)
 
     def _count(self, **increments: int) -> None:
         with self._stats_lock:

@@ -84,3 +84,8 @@ class SyncConfig(BaseModel):
     # An unacked batch is sent again after this long (duplicates are fine: the server is idempotent).
     ack_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 30.0
     poll_interval_s: Annotated[float, Field(gt=0, le=60)] = 1.0
+    # A heartbeat (outbox depth, clock offset, temperature, disk, errors) goes up this often while connected.
+    heartbeat_interval_s: Annotated[float, Field(gt=0, le=3600)] = 60.0
+    # Every other free window slot carries the newest pending records, so a long backlog never holds up
+    # today's records; the server accepts records out of order (the chain is checked by seq).
+    interleave_newest: bool = True

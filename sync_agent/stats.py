@@ -20,3 +20,6 @@ class SyncStats:
     queue_depth: int = 0  # records still pending in the store
     oldest_unsent_age_s: float | None = None  # age (by wall time) of the oldest record not yet acked
     last_error: str | None = None
+    heartbeats_sent: int = 0
+    clock_offset_s: float | None = None  # server time - local time, from the ack with the shortest round trip
+    clock_rtt_s: float | None = None  # that ack's round trip: the offset is good to about half of it

@@ -45,6 +45,9 @@ class InflightWindow:
         self._batches.sort(key=lambda b: b.first_seq)
         return batch
 
+    def batch_of(self, record_id: str) -> InflightBatch | None:
+        return next((b for b in self._batches if any(r.record_id == record_id for r in b.records)), None)
+
     def due(self, now: float) -> list[InflightBatch]:
         """Batches whose ack is overdue, lowest seq first."""
         return [b for b in self._batches if now - b.sent_at >= self.ack_timeout_s]

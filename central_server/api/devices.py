@@ -1,14 +1,17 @@
 """/api/v1/devices: kiosk registration (public keys), listing, revocation and chain verification."""
 
 import json
+import time
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from central_server.auth import Principal, Role
 from central_server.db import devices, records
 from central_server.deps import Conn, require_roles
+from central_server.heartbeat import DEFAULT_SILENT_AFTER_S, device_health, latest_heartbeats
+from central_server.migration_0002_sync import clock_anchors, record_times
 from central_server.registry import (
     AlreadyExists,
     BadPublicKey,
@@ -17,12 +20,24 @@ from central_server.registry import (
     register_device,
     revoke_device,
 )
-from central_server.schemas import ChainIssue, ChainReport, DeviceCreate, DevicePublic
+from central_server.schemas import (
+    ChainIssue,
+    ChainReport,
+    ClockAnchorPublic,
+    DeviceCreate,
+    DeviceHealthPublic,
+    DevicePublic,
+    HeartbeatReport,
+)
+from hajiri_common.timefmt import utc_iso
 from hajiri_wire import AttendanceRecord, WireError, load_public_key, verify_chain, verify_record
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
 
 Staff = Annotated[Principal, Depends(require_roles(Role.STATE_ADMIN, Role.IT_STAFF))]
+# A device with no heartbeat for this long is listed as silent.
+SilentAfter = Annotated[float, Query(ge=10, le=30 * 24 * 3600,
+                                     description="seconds without a heartbeat before a device counts as silent")]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=DevicePublic)
@@ -35,9 +50,40 @@ def post_device(body: DeviceCreate, conn: Conn, who: Staff) -> dict:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(e)) from e
 
 
-@router.get("", response_model=list[DevicePublic])
-def get_devices(conn: Conn, who: Staff) -> list[dict]:
-    return list_rows(conn, devices, devices.c.device_id)
+@router.get("", response_model=list[DeviceHealthPublic])
+def get_devices(conn: Conn, who: Staff, silent_after_s: SilentAfter = DEFAULT_SILENT_AFTER_S) -> list[dict]:
+    """Every device with its latest heartbeat's figures; `silent` when none came within silent_after_s."""
+    beats = latest_heartbeats(conn)
+    now_ms = int(time.time() * 1000)
+    out = []
+    for row in list_rows(conn, devices, devices.c.device_id):
+        health = device_health(beats.get(row["device_id"]), now_ms, silent_after_s)
+        hb = health.pop("heartbeat") or {}
+        out.append({**row, **health, "queue_depth": hb.get("queue_depth"),
+                    "oldest_unsent_age_s": hb.get("oldest_unsent_age_s"),
+                    "clock_offset_s": hb.get("clock_offset_s"), "last_error": hb.get("last_error")})
+    return out
+
+
+@router.get("/{device_id}/heartbeat", response_model=HeartbeatReport)
+def get_heartbeat(device_id: str, conn: Conn, who: Staff,
+                  silent_after_s: SilentAfter = DEFAULT_SILENT_AFTER_S) -> HeartbeatReport:
+    """The latest heartbeat in full, the clock anchors per boot, and how many unsynced records were re-based."""
+    device = conn.execute(sa.select(devices.c.status).where(devices.c.device_id == device_id)).first()
+    if device is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"device {device_id!r} is not registered")
+    health = device_health(latest_heartbeats(conn, device_id).get(device_id), int(time.time() * 1000),
+                           silent_after_s)
+    anchors = [ClockAnchorPublic(boot_id=a.boot_id, mono_ns=a.mono_ns, wall_time=utc_iso(a.wall_unix_ms / 1000),
+                                 uncertainty_ms=a.uncertainty_ms, updated_at=a.updated_at)
+               for a in conn.execute(sa.select(clock_anchors).where(clock_anchors.c.device_id == device_id)
+                                     .order_by(clock_anchors.c.updated_at))]
+    corrected = dict(conn.execute(sa.select(record_times.c.time_corrected, sa.func.count())
+                                  .where(record_times.c.device_id == device_id)
+                                  .group_by(record_times.c.time_corrected)).all())
+    return HeartbeatReport(device_id=device_id, status=device.status, silent_after_s=silent_after_s, **health,
+                           clock_anchors=anchors, records_time_corrected=corrected.get(True, 0),
+                           records_time_uncorrected=corrected.get(False, 0))
 
 
 @router.post("/{device_id}/revoke", response_model=DevicePublic)

@@ -37,6 +37,9 @@ def test_toml_file_is_read(tmp_path):
     ({"mqtt": {"reconnect_min_s": 10, "reconnect_max_s": 5}}, "mqtt", "reconnect_min_s"),
     ({"mqtt": {"tls": {"ca_file": "/ca", "cert_file": "/c"}}}, "mqtt.tls", "cert_file and key_file"),
     ({"mqtt": {"reconnect_jitter": 1.0}}, "mqtt.reconnect_jitter", "less than or equal"),
+    ({"heartbeat_interval_s": 0}, "heartbeat_interval_s", "greater than"),
+    ({"heartbeat_interval_s": 7200}, "heartbeat_interval_s", "less than or equal"),
+    ({"interleave_newest": "sometimes"}, "interleave_newest", "boolean"),
 ])
 def test_bad_values_name_the_key(data, key, words):
     with pytest.raises(ConfigError) as err:

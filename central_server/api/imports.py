@@ -1,0 +1,59 @@
+"""/api/v1/import/employees and /sites: CSV bodies (text/csv), all rows imported or none."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+
+from central_server.api.scope import Admin, Manager
+from central_server.deps import Conn
+from central_server.domain_schemas import ImportResult
+from central_server.imports import (
+    EMPLOYEE_COLUMNS,
+    MAX_CSV_BYTES,
+    SITE_COLUMNS,
+    ImportFailed,
+    import_employees,
+    import_sites,
+)
+
+router = APIRouter(prefix="/api/v1/import", tags=["import"])
+
+_CSV_BODY = {"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}}
+ERRORS_DOC = ("On any problem nothing is imported and the answer is 422 with `errors`: one entry per problem "
+              "with `row` (the line in the file; the header is row 1), `column` and `message`.")
+
+
+async def csv_body(request: Request) -> bytes:
+    data = await request.body()
+    if len(data) > MAX_CSV_BYTES:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail=f"CSV larger than {MAX_CSV_BYTES} bytes")
+    return data
+
+
+CsvBody = Annotated[bytes, Depends(csv_body)]
+
+
+def _failed(e: ImportFailed) -> HTTPException:
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail={
+        "message": str(e), "errors": [{"row": r.row, "column": r.column, "message": r.message} for r in e.errors]})
+
+
+@router.post("/employees", response_model=ImportResult, openapi_extra=_CSV_BODY,
+             description=f"Columns: {', '.join(EMPLOYEE_COLUMNS)}. {ERRORS_DOC}")
+def post_employees(who: Manager, conn: Conn, data: CsvBody) -> dict:
+    try:
+        n = import_employees(conn, data, actor=who.label, site_scope=who.site_id)
+    except ImportFailed as e:
+        raise _failed(e) from e
+    return {"imported": n, "errors": []}
+
+
+@router.post("/sites", response_model=ImportResult, openapi_extra=_CSV_BODY,
+             description=f"Columns: {', '.join(SITE_COLUMNS)}. {ERRORS_DOC}")
+def post_sites(who: Admin, conn: Conn, data: CsvBody) -> dict:
+    try:
+        n = import_sites(conn, data, actor=who.label)
+    except ImportFailed as e:
+        raise _failed(e) from e
+    return {"imported": n, "errors": []}
+

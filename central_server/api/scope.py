@@ -1,0 +1,53 @@
+"""Who may see which employee: employees themselves only, site-scoped roles their site, the rest all."""
+
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import Depends, HTTPException, status
+
+from central_server.auth import Principal, Role
+from central_server.deps import check_site_scope, require_roles
+from central_server.employees import get_employee
+
+MANAGERS = (Role.STATE_ADMIN, Role.IT_STAFF, Role.OFFICE_HEAD, Role.WARDEN)
+READERS = (Role.STATE_ADMIN, Role.DISTRICT_OFFICER, Role.IT_STAFF, Role.OFFICE_HEAD, Role.WARDEN)
+# Those who judge attendance (accept explanations, grant leave): not IT staff.
+SUPERVISORS = (Role.STATE_ADMIN, Role.OFFICE_HEAD, Role.WARDEN)
+
+Admin = Annotated[Principal, Depends(require_roles(Role.STATE_ADMIN))]
+Manager = Annotated[Principal, Depends(require_roles(*MANAGERS))]
+Reader = Annotated[Principal, Depends(require_roles(*READERS))]
+Supervisor = Annotated[Principal, Depends(require_roles(*SUPERVISORS))]
+Anyone = Annotated[Principal, Depends(require_roles(*READERS, Role.EMPLOYEE))]
+EmployeeOnly = Annotated[Principal, Depends(require_roles(Role.EMPLOYEE))]
+
+
+def forbidden(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_403_FORBIDDEN, detail=detail)
+
+
+def own_employee_id(who: Principal) -> str:
+    if who.employee_id is None:
+        raise forbidden("this employee token is not bound to an employee; ask for a new one")
+    return who.employee_id
+
+
+def check_employee_access(conn: sa.Connection, who: Principal, employee_id: str) -> dict:
+    """The employee's row if the caller may see it (403 otherwise, 404 if there is no such employee)."""
+    if who.role is Role.EMPLOYEE and own_employee_id(who) != employee_id:
+        raise forbidden("an employee token sees its own employee only")
+    emp = get_employee(conn, employee_id)
+    if emp is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"employee {employee_id!r} is not registered")
+    check_site_scope(who, emp["site_id"])
+    return emp
+
+
+def scoped_query(who: Principal, site_id: str | None, employee_id: str | None) -> tuple[str | None, str | None]:
+    """(site_id, employee_id) a list may cover: employees are pinned to themselves, site roles to their site."""
+    if who.role is Role.EMPLOYEE:
+        mine = own_employee_id(who)
+        if employee_id is not None and employee_id != mine:
+            raise forbidden("an employee token sees its own employee only")
+        return check_site_scope(who, site_id), mine
+    return check_site_scope(who, site_id), employee_id

@@ -1,0 +1,216 @@
+"""Mobile check-ins: selfie and time checks, geofence test, flags, idempotent storage, then the day recomputed."""
+
+import base64
+import binascii
+import hashlib
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import cv2
+import numpy as np
+import sqlalchemy as sa
+
+from central_server.audit import write_audit
+from central_server.domain_db import checkins, geofences, shifts, site_details
+from central_server.employees import allowed_fences
+from central_server.explanations import raise_request
+from central_server.geofence import MAX_ACCURACY_BUFFER_M, check_point, distance_m
+from central_server.rules.recompute import recompute_days
+from central_server.rules.shift import ShiftRule, day_of
+from central_server.rules.timeline import kiosk_events, parse_instant, wire
+from edge_models.opencv_runtime import Detector
+from hajiri_wire.ids import uuid7
+
+MAX_SELFIE_BYTES = 256 * 1024
+MIN_SELFIE_SIDE = 64
+CLOCK_SKEW_LIMIT = timedelta(minutes=5)
+QUEUED_AFTER = timedelta(minutes=5)
+MAX_SPEED_KMH = 150.0
+# GPS jitter and a kiosk's site point are not exact: below this no journey is "impossible".
+MIN_TRAVEL_M = 2_000.0
+TRAVEL_LOOKBACK = timedelta(hours=48)
+
+
+class CheckinRejected(ValueError):
+    """A check-in refused outright (bad selfie); `field` names what was wrong."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Place:
+    at: datetime
+    lat: float
+    lon: float
+    accuracy_m: float
+    what: str
+
+
+_detectors = threading.local()
+
+
+def count_faces(image: np.ndarray) -> int:
+    """Faces YuNet finds in the selfie (the kiosk's detector; one per thread, it is not thread-safe)."""
+    if not hasattr(_detectors, "yunet"):
+        _detectors.yunet = Detector()
+    return len(_detectors.yunet.detect(image))
+
+
+def check_selfie(b64: str) -> tuple[str, list[str]]:
+    """sha256 of a decodable JPEG within the size cap, and face flags; the image itself is not kept."""
+    try:
+        raw = base64.b64decode(b64, validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise CheckinRejected("selfie_jpeg_b64", f"not valid base64: {e}") from e
+    if len(raw) > MAX_SELFIE_BYTES:
+        raise CheckinRejected("selfie_jpeg_b64", f"{len(raw)} bytes, more than {MAX_SELFIE_BYTES}; send a smaller JPEG")
+    if not raw.startswith(b"\xff\xd8\xff"):
+        raise CheckinRejected("selfie_jpeg_b64", "not a JPEG (it must start with the JPEG marker FF D8 FF)")
+    image = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise CheckinRejected("selfie_jpeg_b64", "the JPEG does not decode (truncated or corrupt)")
+    if min(image.shape[:2]) < MIN_SELFIE_SIDE:
+        raise CheckinRejected("selfie_jpeg_b64", f"image is {image.shape[1]}x{image.shape[0]}; "
+                                                 f"at least {MIN_SELFIE_SIDE} px a side")
+    faces = count_faces(image)
+    flags = ["selfie_no_face"] if faces == 0 else ["selfie_many_faces"] if faces > 1 else []
+    return hashlib.sha256(raw).hexdigest(), flags
+
+
+def settle_time(device_time: datetime, sent_time: datetime | None, received: datetime) -> tuple[datetime, list[str]]:
+    """The check-in's time and the clock flags. With the phone's send time the clock offset is known and
+    corrected; without it a time in the future is a skewed clock, one far in the past a queued check-in."""
+    flags = []
+    if sent_time is not None:
+        offset = received - sent_time
+        if abs(offset) > CLOCK_SKEW_LIMIT:
+            flags.append("device_clock_skew")
+        at = device_time + offset if abs(offset) > CLOCK_SKEW_LIMIT else device_time
+        if sent_time - device_time > QUEUED_AFTER:
+            flags.append("queued_offline")
+    elif device_time - received > CLOCK_SKEW_LIMIT:
+        flags.append("device_clock_skew")
+        at = received  # a time from the future cannot be right; the arrival is the best we know
+    else:
+        at = device_time
+        if received - device_time > QUEUED_AFTER:
+            flags.append("queued_offline")  # kept at its original time, marked
+    return min(at, received), flags
+
+
+def _site_point(conn: sa.Connection, site_id: str) -> tuple[float, float] | None:
+    row = conn.execute(sa.select(site_details.c.lat, site_details.c.lon).where(
+        site_details.c.site_id == site_id)).first()
+    if row is not None and row.lat is not None and row.lon is not None:
+        return row.lat, row.lon
+    row = conn.execute(sa.select(geofences.c.centroid_lat, geofences.c.centroid_lon).where(
+        geofences.c.site_id == site_id).order_by(geofences.c.geofence_id)).first()
+    return None if row is None else (row.centroid_lat, row.centroid_lon)
+
+
+def previous_place(conn: sa.Connection, employee_id: str, before: datetime) -> Place | None:
+    """The latest earlier event with a known place: a check-in's fix, or a kiosk record's site."""
+    lo, hi = wire(before - TRAVEL_LOOKBACK), wire(before)
+    c = conn.execute(sa.select(checkins).where(
+        checkins.c.employee_id == employee_id, checkins.c.event_time >= lo, checkins.c.event_time < hi)
+        .order_by(checkins.c.event_time.desc()).limit(1)).first()
+    found = [] if c is None else [Place(parse_instant(c.event_time), c.lat, c.lon, c.accuracy_m,
+                                        f"check-in {c.checkin_id}")]
+    seen = kiosk_events(conn, [employee_id], lo, hi)
+    last = max(seen, key=lambda k: k.at) if seen else None
+    if last is not None and (point := _site_point(conn, last.site_id)) is not None:
+        found.append(Place(parse_instant(last.at), point[0], point[1], 0.0, f"kiosk record at {last.site_id}"))
+    return max(found, key=lambda p: p.at) if found else None
+
+
+def impossible_travel(prev: Place | None, here: Place) -> bool:
+    if prev is None:
+        return False
+    gap_m = distance_m(prev.lat, prev.lon, here.lat, here.lon) - prev.accuracy_m - min(here.accuracy_m, 1000.0)
+    if gap_m < MIN_TRAVEL_M:
+        return False
+    hours = max((here.at - prev.at).total_seconds(), 1.0) / 3600
+    return gap_m / 1000 / hours > MAX_SPEED_KMH
+
+
+def _fence_flags(conn: sa.Connection, employee: dict, lat: float, lon: float, accuracy_m: float):
+    fences = allowed_fences(conn, employee)
+    if not fences:
+        return None, None, ["no_geofence"]
+    checks = sorted(((check_point(f, lat, lon, accuracy_m), gid) for gid, f in fences),
+                    key=lambda c: c[0].distance_m)
+    best, gid = checks[0]
+    return gid, round(best.distance_m, 1), ([] if best.inside else ["outside_fence"])
+
+
+def public(row) -> dict:
+    d = dict(row._mapping) if hasattr(row, "_mapping") else dict(row)
+    d["flags"] = [f for f in d["flags"].split(",") if f]
+    for k in ("idempotency_key", "selfie_sha256", "mock_location", "app_version"):
+        d.pop(k, None)
+    return d
+
+
+def _find(conn: sa.Connection, employee_id: str, key: str):
+    return conn.execute(sa.select(checkins).where(checkins.c.employee_id == employee_id,
+                                                  checkins.c.idempotency_key == key)).first()
+
+
+def assess(conn: sa.Connection, employee: dict, body: dict, received: datetime) -> dict:
+    """Every check on a new check-in; the row to store (CheckinRejected for a selfie that is no JPEG)."""
+    selfie_sha, flags = check_selfie(body["selfie_jpeg_b64"])
+    sent = parse_instant(body["device_sent_time"]) if body.get("device_sent_time") else None
+    at, time_flags = settle_time(parse_instant(body["device_time"]), sent, received)
+    gid, dist, fence_flags = _fence_flags(conn, employee, body["lat"], body["lon"], body["accuracy_m"])
+    flags += time_flags + fence_flags
+    if body["accuracy_m"] > MAX_ACCURACY_BUFFER_M:
+        flags.append("accuracy_too_poor")
+    if body.get("mock_location"):
+        flags.append("mock_location")
+    here = Place(at, body["lat"], body["lon"], body["accuracy_m"], "this check-in")
+    if impossible_travel(previous_place(conn, employee["employee_id"], at), here):
+        flags.append("impossible_travel")
+    # Templates live encrypted on the kiosks; the server has none to compare a selfie with yet, so the
+    # selfie is only checked to hold one face (YuNet), not matched to the employee.
+    flags.append("selfie_unverified")
+    return {"checkin_id": uuid7(), "employee_id": employee["employee_id"],
+            "idempotency_key": body["idempotency_key"], "event": body["event"], "lat": body["lat"],
+            "lon": body["lon"], "accuracy_m": body["accuracy_m"], "device_time": body["device_time"],
+            "event_time": wire(at), "received_at": wire(received), "geofence_id": gid, "distance_m": dist,
+            "flags": ",".join(sorted(set(flags))), "selfie_sha256": selfie_sha, "selfie_status": "unverified",
+            "mock_location": body.get("mock_location"), "app_version": body.get("app_version")}
+
+
+def record_checkin(conn: sa.Connection, employee: dict, body: dict, received: datetime, *, tz: str,
+                   actor: str) -> dict:
+    """Store one check-in (or return the stored one for a resent idempotency key) and recompute its day."""
+    existing = _find(conn, employee["employee_id"], body["idempotency_key"])
+    if existing is not None:
+        return {**public(existing), "replayed": True}
+    row = assess(conn, employee, body, received)
+    try:
+        with conn.begin_nested():
+            conn.execute(sa.insert(checkins).values(**row))
+    except sa.exc.IntegrityError:
+        # The same key raced in on another request: answer with the one that won.
+        won = _find(conn, employee["employee_id"], body["idempotency_key"])
+        if won is None:
+            raise
+        return {**public(won), "replayed": True}
+    day = day_of(_rule_of(conn, employee), parse_instant(row["event_time"]), tz)
+    if {"outside_fence", "no_geofence"} & set(row["flags"].split(",")):
+        raise_request(conn, employee["employee_id"], day.isoformat(), "outside_fence", row["checkin_id"])
+    write_audit(conn, actor, "checkin.create", employee["employee_id"],
+                f"id={row['checkin_id']} {row['event']} flags={row['flags']}")
+    recompute_days(conn, employee["employee_id"], [day], tz)
+    return {**public(row), "replayed": False}
+
+
+def _rule_of(conn: sa.Connection, employee: dict) -> ShiftRule:
+    row = None
+    if employee.get("shift_id"):
+        row = conn.execute(sa.select(shifts).where(shifts.c.shift_id == employee["shift_id"])).first()
+    return ShiftRule.from_row(None if row is None else dict(row._mapping))

@@ -1,4 +1,4 @@
-"""The kiosk's config (TOML -> strict pydantic): paths, camera source, detection, tracking, matching, replay."""
+"""The kiosk's config (TOML -> strict pydantic): paths, camera, detection, tracking, liveness, matching, replay."""
 
 from pathlib import Path
 from typing import Literal
@@ -28,6 +28,19 @@ class TrackSettings(BaseModel):
     min_sharpness: float = Field(10.0, ge=0.0)  # Laplacian variance of the 112x112 aligned crop
 
 
+class LivenessSettings(BaseModel):
+    """Presentation-attack detection per track. Disabling it is logged loudly at every kiosk start."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    # Below this fused score a track is a SPOOF. None: the threshold shipped with the fusion weights
+    # (edge_models/liveness_weights.json), so a refit moves it without touching site configs.
+    threshold: float | None = Field(None, gt=0.0, lt=1.0)
+    cue_frames: int = Field(3, ge=1, le=20)  # good frames per track that get the per-frame cues
+    patches: int = Field(12, ge=2, le=60)  # planarity: first good frame vs the latest of the first `patches`
+
+
 class KioskConfig(BaseModel):
     """Everything `hajiri kiosk` needs. Unknown keys are errors: a typo must not fall back to a default."""
 
@@ -42,6 +55,7 @@ class KioskConfig(BaseModel):
     detect_score_threshold: float = Field(0.8, gt=0.0, lt=1.0)
     min_face_px: int = Field(40, ge=16, le=2000)
     track: TrackSettings = TrackSettings()
+    liveness: LivenessSettings = Field(default_factory=LivenessSettings)
 
     match_threshold: float = Field(default_factory=match_threshold, gt=0.0, lt=1.0)
     match_margin: float = Field(default_factory=match_margin, ge=0.0, lt=1.0)

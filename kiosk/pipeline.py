@@ -11,11 +11,13 @@ import numpy as np
 from edge_models.opencv_runtime import BadFrame, Detector, Embedder, check_frame
 from kiosk.config import KioskConfig
 from kiosk.gallery import Gallery
+from kiosk.liveness.fusion import TrackLiveness, load_fusion
 from kiosk.tracking import Quality, Track, Tracker, decide, frontalness, sharpness
 
 log = logging.getLogger(__name__)
 
-STAGES = ("detect", "align", "embed", "match")
+STAGES = ("detect", "align", "embed", "match", "liveness")  # liveness: total ms per decided track
+OPTIONAL_STAGES = ("liveness",)  # left out of summaries until it has a sample (off, or nothing decided yet)
 
 
 @dataclass(frozen=True)
@@ -25,17 +27,21 @@ class Decision:
     track_id: int
     person_id: str | None
     name: str
-    event: str  # "IN" | "OUT" | "UNKNOWN"
+    event: str  # "IN" | "OUT" | "UNKNOWN" | "SPOOF"
     match_score: float
     first_frame: int
     last_frame: int
     frames_used: int
     t: float  # frame time of the decision
+    liveness_score: float | None = None  # None when liveness is disabled
+    liveness_cues: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {"track_id": self.track_id, "person_id": self.person_id, "name": self.name, "event": self.event,
                 "match_score": round(self.match_score, 4), "first_frame": self.first_frame,
-                "last_frame": self.last_frame, "frames_used": self.frames_used, "t": self.t}
+                "last_frame": self.last_frame, "frames_used": self.frames_used, "t": self.t,
+                "liveness_score": None if self.liveness_score is None else round(self.liveness_score, 4),
+                "liveness_cues": {k: round(v, 3) for k, v in self.liveness_cues.items()}}
 
 
 class StageStats:
@@ -54,6 +60,8 @@ class StageStats:
     def summary(self) -> dict[str, dict[str, float]]:
         out = {}
         for stage in STAGES:
+            if stage in OPTIONAL_STAGES and not self.counts[stage]:
+                continue
             s = np.array(self.samples[stage]) if self.samples[stage] else np.zeros(1)
             out[stage] = {"count": self.counts[stage],
                           "mean_ms": round(self.totals[stage] / max(self.counts[stage], 1), 3),
@@ -70,10 +78,12 @@ class PipelineCounters:
     tracks: int = 0
     debounced: int = 0
     decisions: Counter = field(default_factory=Counter)  # by event
+    liveness: str = "on"  # "on" | "DISABLED": in the stats file, so a site without liveness is visible
 
     def to_dict(self) -> dict:
         return {"frames": self.frames, "bad_frames": self.bad_frames, "faces_detected": self.faces_detected,
-                "tracks": self.tracks, "debounced": self.debounced, "decisions": dict(self.decisions)}
+                "tracks": self.tracks, "debounced": self.debounced, "decisions": dict(self.decisions),
+                "liveness": self.liveness}
 
 
 class _Timer:
@@ -100,6 +110,15 @@ class Pipeline:
         self.stats = StageStats()
         self._last_emitted: dict[str, float] = {}  # person_id -> frame time of their last decision
         self._day_events: dict[str, tuple[date, int]] = {}  # person_id -> (day, decisions that day)
+        self.fusion = load_fusion() if config.liveness.enabled else None
+        self.liveness_threshold = (config.liveness.threshold if config.liveness.threshold is not None
+                                   else self.fusion.threshold if self.fusion is not None else None)
+        self._liveness: dict[int, TrackLiveness] = {}  # track_id -> evidence, dropped when the track ends
+        self._liveness_ms: dict[int, float] = {}  # track_id -> liveness work so far (the per-track cost)
+        if self.fusion is None:
+            self.counters.liveness = "DISABLED"
+            log.warning("LIVENESS DISABLED by config (liveness.enabled = false): a printed photo or a phone "
+                        "screen held up to this kiosk will be accepted as the person")
 
     def process(self, frame_index: int, image: object, t: float) -> list[Decision]:
         """Decisions made on this frame (usually none). A bad frame is counted and skipped."""
@@ -131,6 +150,7 @@ class Pipeline:
         for track in self.tracker.expire():
             if not track.decided and track.samples:
                 decisions += self._decide(track, t)
+            self._drop_liveness(track)
         return decisions
 
     def finish(self, t: float) -> list[Decision]:
@@ -139,7 +159,12 @@ class Pipeline:
         for track in self.tracker.flush():
             if not track.decided and track.samples:
                 decisions += self._decide(track, t)
+            self._drop_liveness(track)
         return decisions
+
+    def _drop_liveness(self, track: Track) -> None:
+        self._liveness.pop(track.track_id, None)
+        self._liveness_ms.pop(track.track_id, None)
 
     def _same_person(self, track: Track, image: np.ndarray, face) -> bool:
         """Does a face re-acquired after a gap still look like the track? (One extra embedding per gap.)"""
@@ -160,12 +185,42 @@ class Pipeline:
         with _Timer(self.stats, "embed"):
             embedding = self.embedder.embed(aligned)
         track.add_sample(quality.score, embedding, self.config.track.max_samples)
+        if self.fusion is not None:
+            start = time.perf_counter()
+            s = self.config.liveness
+            evidence = self._liveness.setdefault(track.track_id, TrackLiveness(s.cue_frames, s.patches))
+            evidence.add_frame(image, face.box)
+            self._add_liveness_ms(track, start)
+
+    def _add_liveness_ms(self, track: Track, start: float) -> None:
+        ms = (time.perf_counter() - start) * 1000.0
+        self._liveness_ms[track.track_id] = self._liveness_ms.get(track.track_id, 0.0) + ms
+
+    def _liveness_of(self, track: Track) -> tuple[float | None, dict[str, float]]:
+        """(fused score, cue scores) of a deciding track; its evidence (patches) is dropped right here."""
+        if self.fusion is None:
+            return None, {}
+        start = time.perf_counter()
+        evidence = self._liveness.pop(track.track_id, None) or TrackLiveness()
+        score, cues = evidence.evaluate(self.fusion)
+        self._add_liveness_ms(track, start)
+        self.stats.add("liveness", self._liveness_ms.pop(track.track_id))
+        return score, cues
 
     def _decide(self, track: Track, t: float) -> list[Decision]:
         track.decided = True
         with _Timer(self.stats, "match"):
             verdict = decide(track, self.gallery, self.config.match_threshold, self.config.match_margin)
         score = verdict.match.score
+        liveness, cues = self._liveness_of(track)
+        if liveness is not None and liveness < self.liveness_threshold:
+            # No attendance, no debounce, no IN/OUT toggle: every attempt is its own SPOOF event.
+            log.warning("track %d: SPOOF (liveness %.3f < %.3f; cues %s; best match %s)", track.track_id,
+                        liveness, self.liveness_threshold, {k: round(v, 2) for k, v in cues.items()},
+                        verdict.person_id)
+            self.counters.decisions["SPOOF"] += 1
+            return [Decision(track.track_id, verdict.person_id, verdict.name, "SPOOF", score, track.first_frame,
+                             track.last_frame, verdict.frames_used, t, liveness, cues)]
         if verdict.person_id is None:
             event = "UNKNOWN"
         else:
@@ -179,7 +234,7 @@ class Pipeline:
             event = self._direction(verdict.person_id, t)
         self.counters.decisions[event] += 1
         return [Decision(track.track_id, verdict.person_id, verdict.name, event, score, track.first_frame,
-                         track.last_frame, verdict.frames_used, t)]
+                         track.last_frame, verdict.frames_used, t, liveness, cues)]
 
     def _direction(self, person_id: str, t: float) -> str:
         if self.config.direction == "in":

@@ -59,9 +59,11 @@ def _frames(frames: Iterable, config: KioskConfig,
 
 def _store(db: sqlite_utils.Database, identity: DeviceIdentity, decision: Decision,
            stats: KioskStats) -> str | None:
+    live = decision.liveness_score  # None when liveness is disabled for this kiosk
     obs = Observation(person_id=decision.person_id, event=decision.event, wall_time=time.time(),
                       boot_id=clock.boot_id(), mono_ns=clock.mono_ns(), clock_synced=clock.clock_synced(),
-                      match_score=max(-1.0, min(1.0, decision.match_score)), liveness_score=None,
+                      match_score=max(-1.0, min(1.0, decision.match_score)),
+                      liveness_score=None if live is None else min(1.0, max(0.0, live)),
                       model_version=MODEL_VERSION)
     try:
         record = append_record(db, identity, obs)

@@ -34,6 +34,19 @@ def face_crop(image: np.ndarray, detector: Detector) -> np.ndarray:
     return padded[cy + side - side // 2: cy + side + side // 2, cx + side - side // 2: cx + side + side // 2]
 
 
+def feathered_paste(frame: np.ndarray, patch: np.ndarray, x: int, y: int) -> None:
+    """Blend `patch` into `frame` at (x, y) through a soft ellipse: a hard-edged square photo is exactly what a
+    printed photo held up looks like, and liveness (on by default) would rightly call it a SPOOF."""
+    side = patch.shape[0]
+    alpha = np.zeros((side, side), np.float32)
+    cv2.ellipse(alpha, (side // 2, side // 2), (int(side * 0.36), int(side * 0.45)), 0, 0, 360, 1.0, -1)
+    alpha = cv2.GaussianBlur(alpha, (0, 0), side * 0.06)[..., None]
+    h, w = min(side, frame.shape[0] - y), min(side, frame.shape[1] - x)
+    region = frame[y:y + h, x:x + w].astype(np.float32)
+    blend = alpha[:h, :w] * patch[:h, :w].astype(np.float32) + (1 - alpha[:h, :w]) * region
+    frame[y:y + h, x:x + w] = np.clip(blend, 0, 255).astype(np.uint8)
+
+
 def walk_frames(crop: np.ndarray, n: int = 15, seed: int = 0) -> list[np.ndarray]:
     """Someone walking towards the kiosk across the frame: the face grows ~70 -> ~130 px and shifts right."""
     frames = []
@@ -41,8 +54,7 @@ def walk_frames(crop: np.ndarray, n: int = 15, seed: int = 0) -> list[np.ndarray
         frame = background(seed)
         side = int((70 + 60 * i / max(n - 1, 1)) * 2.2)
         patch = cv2.resize(crop, (side, side), interpolation=cv2.INTER_AREA)
-        x, y = 60 + 15 * i, 40 + 3 * i
-        frame[y:y + side, x:x + side] = patch[: 480 - y, : 640 - x]
+        feathered_paste(frame, patch, 60 + 15 * i, 40 + 3 * i)
         frames.append(frame)
     return frames
 

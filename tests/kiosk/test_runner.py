@@ -34,6 +34,19 @@ def background(size: tuple[int, int] = (480, 640)) -> np.ndarray:
     return np.clip(grad + rng.normal(0, 5, (h, w, 3)), 0, 255).astype(np.uint8)
 
 
+def feathered_paste(frame: np.ndarray, patch: np.ndarray, x: int, y: int) -> None:
+    """Blend `patch` into `frame` at (x, y) through a soft ellipse: a hard-edged square photo is exactly what a
+    printed photo held up looks like, and liveness (on by default) would rightly call it a SPOOF."""
+    side = patch.shape[0]
+    alpha = np.zeros((side, side), np.float32)
+    cv2.ellipse(alpha, (side // 2, side // 2), (int(side * 0.36), int(side * 0.45)), 0, 0, 360, 1.0, -1)
+    alpha = cv2.GaussianBlur(alpha, (0, 0), side * 0.06)[..., None]
+    h, w = min(side, frame.shape[0] - y), min(side, frame.shape[1] - x)
+    region = frame[y:y + h, x:x + w].astype(np.float32)
+    blend = alpha[:h, :w] * patch[:h, :w].astype(np.float32) + (1 - alpha[:h, :w]) * region
+    frame[y:y + h, x:x + w] = np.clip(blend, 0, 255).astype(np.uint8)
+
+
 def walk_frames(photo: np.ndarray, detector: Detector, n: int = 15) -> list[np.ndarray]:
     """The photo's face pasted onto a 640x480 background, growing and moving as someone approaches."""
     f = max(detector.detect(photo), key=lambda f: f.size)
@@ -44,8 +57,8 @@ def walk_frames(photo: np.ndarray, detector: Detector, n: int = 15) -> list[np.n
     frames = []
     for i in range(n):
         frame, s = background(), int((70 + 4 * i) * 2.2)
-        x, y = 80 + 14 * i, 40 + 2 * i
-        frame[y:y + s, x:x + s] = cv2.resize(crop, (s, s), interpolation=cv2.INTER_AREA)[: 480 - y, : 640 - x]
+        # Feathered, not a hard-edged square: that would be a photo held up, a SPOOF to liveness.
+        feathered_paste(frame, cv2.resize(crop, (s, s), interpolation=cv2.INTER_AREA), 80 + 14 * i, 40 + 2 * i)
         frames.append(frame)
     return frames + [background()] * 8  # they leave: the track ends
 
@@ -173,7 +186,8 @@ def test_decisions_become_signed_chained_records_and_readonly_store_is_survived(
     assert verify_chain(records) == []
     for r in records:
         verify_record(r, device.key.public)
-        assert r.device_id == "kiosk-01" and r.model_version == MODEL_VERSION and r.liveness_score is None
+        assert r.device_id == "kiosk-01" and r.model_version == MODEL_VERSION
+        assert r.liveness_score is not None and 0.0 <= r.liveness_score <= 1.0  # liveness is on by default
         assert r.boot_id == clock.boot_id() and r.mono_ns > 0
     assert records[0].match_score >= cfg.match_threshold
 

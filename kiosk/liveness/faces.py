@@ -1,0 +1,44 @@
+"""Find the face to judge in a frame or in a tight face crop (a crop gets a margin so the detector sees it)."""
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from edge_models.opencv_runtime import Detector, Face
+
+CROP_SIDE = 240  # a tight crop is resized to this longest side and given a 50% margin before detecting
+
+
+def largest_face(faces: list[Face]) -> Face | None:
+    return max(faces, key=lambda f: f.size) if faces else None
+
+
+@dataclass(frozen=True)
+class Found:
+    """The face to judge: `image` its box refers to, and `valid` (x0, y0, x1, y1), the part of `image` that
+    is real picture (not a margin added for the detector)."""
+
+    image: np.ndarray
+    face: Face
+    valid: tuple[int, int, int, int]
+
+
+def find_face(detector: Detector, image: np.ndarray) -> Found | None:
+    """The largest face, or None when no face is found.
+
+    A whole frame is used as it is. YuNet misses a face that fills the whole image, so a crop with no
+    detection is retried downscaled and framed by a replicated margin; cues then run on that framed copy
+    and ignore the margin."""
+    face = largest_face(detector.detect(image))
+    if face is not None:
+        return Found(image, face, (0, 0, image.shape[1], image.shape[0]))
+    h, w = image.shape[:2]
+    s = min(1.0, CROP_SIDE / max(h, w))
+    small = cv2.resize(image, (max(2, round(w * s)), max(2, round(h * s))), interpolation=cv2.INTER_AREA)
+    pad = CROP_SIDE // 2
+    framed = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    face = largest_face(detector.detect(framed))
+    if face is None:
+        return None
+    return Found(framed, face, (pad, pad, pad + small.shape[1], pad + small.shape[0]))

@@ -9,13 +9,13 @@ never changed; the corrected time is stored beside the record in record_times.
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from central_server.db import devices
+from central_server.db import devices, records
 from central_server.migration_0002_sync import clock_anchors, device_heartbeats, record_times
 from central_server.rejections import IngestStats, Rejection, write_rejections
 from hajiri_common.timefmt import parse_utc_iso, utc_iso
@@ -55,6 +55,8 @@ class HeartbeatOutcome:
     rejection: Rejection | None = None
     anchored: bool = False
     rebased: int = 0
+    # (person_id, time) of IN/OUT records whose time was re-based: their old and new days need recomputing.
+    touched: list[tuple[str, str]] = field(default_factory=list)
 
 
 def anchor_from(hb: Heartbeat, received_unix_ms: int) -> Anchor | None:
@@ -119,7 +121,21 @@ def _ingest_heartbeat(engine: Engine, topic: str, payload: bytes, keep: int, rec
                 "source": "heartbeat", "updated_at": utc_iso(received / 1000)})
             outcome.anchored = True
             outcome.rebased = rebase_boot(conn, device_id, hb.boot_id, anchor)
+            if outcome.rebased:
+                outcome.touched = rebased_attendance(conn, device_id, hb.boot_id)
     return outcome
+
+
+def rebased_attendance(conn: sa.Connection, device_id: str, boot_id: str) -> list[tuple[str, str]]:
+    """IN/OUT records of one boot with both their signed and corrected times (a day may move)."""
+    rows = conn.execute(
+        sa.select(records.c.person_id, records.c.wall_time, record_times.c.corrected_wall_time)
+        .join(record_times, record_times.c.record_id == records.c.record_id)
+        .where(record_times.c.device_id == device_id, record_times.c.boot_id == boot_id,
+               records.c.person_id.is_not(None), records.c.event.in_(("IN", "OUT")))).all()
+    touched = [(r.person_id, r.wall_time) for r in rows]
+    touched += [(r.person_id, r.corrected_wall_time) for r in rows if r.corrected_wall_time]
+    return touched
 
 
 def _reject(engine: Engine, topic: str, payload: bytes, rejection: Rejection, keep: int) -> HeartbeatOutcome:

@@ -20,6 +20,7 @@ from central_server.config import ServerConfig
 from central_server.db import devices, records
 from central_server.heartbeat import ingest_heartbeat, note_unsynced
 from central_server.rejections import IngestStats, Rejection, write_rejections
+from central_server.rules.recompute import recompute_after_ingest
 from hajiri_common.timefmt import utc_iso
 from hajiri_wire import (
     GENESIS_HASH,
@@ -56,6 +57,8 @@ class IngestOutcome:
     device_id: str | None
     ack: Ack | None = None
     batch_reason: str | None = None
+    # (person_id, wire time) of newly stored IN/OUT records: the days whose attendance must be recomputed.
+    touched: list[tuple[str, str]] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
 
     def statuses(self) -> list[str]:
@@ -187,7 +190,8 @@ def _store_batch(engine: Engine, topic: str, payload: bytes, device_id: str, pre
                          [s + 1 for s in seqs if s + 1 not in seqs])
     # Only now may the kiosk be told it can stop resending.
     ack = Ack(device_id=device_id, server_time=utc_iso(time.time()), results=results)
-    return IngestOutcome(topic, device_id, ack=ack, rejections=rejected)
+    touched = [(r["person_id"], r["wall_time"]) for r in rows if r["person_id"] and r["event"] in ("IN", "OUT")]
+    return IngestOutcome(topic, device_id, ack=ack, rejections=rejected, touched=touched)
 
 
 def settle_links(conn: sa.Connection, device_id: str, unknown: list[int], successors: list[int]) -> int:
@@ -424,13 +428,26 @@ class IngestWorker:
         try:
             ingest = self.config.ingest
             if topics.device_of(msg.topic) is not None and msg.topic.endswith("/up/heartbeat"):
-                ingest_heartbeat(self.engine, msg.topic, msg.payload, stats=self.stats,
-                                 rejections_keep=ingest.rejections_keep)
+                beat = ingest_heartbeat(self.engine, msg.topic, msg.payload, stats=self.stats,
+                                        rejections_keep=ingest.rejections_keep)
+                self._recompute_days(beat.touched)
                 return
             outcome = ingest_payload(self.engine, msg.topic, msg.payload, stats=self.stats,
                                      rejections_keep=ingest.rejections_keep)
             if outcome.ack is not None:
                 client.publish(topics.acks(outcome.ack.device_id), encode_ack(outcome.ack), qos=1)
                 self.stats.count(acks_sent=1)
+            self._recompute_days(outcome.touched)
         except Exception:  # paho would end its loop on an exception from a callback
             log.exception("unexpected error handling a message on %s", msg.topic)
+
+    def _recompute_days(self, touched: list[tuple[str, str]]) -> None:
+        """After the ack (never delaying it): recompute the attendance days these records fall on, however
+        late they came. A failure here loses nothing: the records are stored and a read recomputes the day."""
+        if not touched:
+            return
+        try:
+            recompute_after_ingest(self.engine, touched, self.config.timezone)
+        except Exception:
+            log.exception("could not recompute %d attendance day(s) after ingest; they will be recomputed on read",
+                          len(touched))

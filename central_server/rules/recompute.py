@@ -71,12 +71,14 @@ def day_row(emp: dict, r: DayResult, stamp: str) -> dict:
 
 
 def select_employees(conn: sa.Connection, *, site_id: str | None = None,
-                     employee_id: str | None = None) -> list[dict]:
+                     employee_id: str | None = None, employee_ids: list[str] | None = None) -> list[dict]:
     q = sa.select(employees).where(employees.c.active.is_(True)).order_by(employees.c.employee_id)
     if site_id is not None:
         q = q.where(employees.c.site_id == site_id)
     if employee_id is not None:
         q = q.where(employees.c.employee_id == employee_id)
+    if employee_ids is not None:
+        q = q.where(employees.c.employee_id.in_(employee_ids))
     return [dict(r._mapping) for r in conn.execute(q)]
 
 
@@ -117,7 +119,8 @@ def _after_ingest(conn: sa.Connection, touched: list[tuple[str, str]], tz: str) 
     people = sorted({p for p, _ in touched if p})
     if not people:
         return 0
-    emps = {e["employee_id"]: e for e in select_employees(conn) if e["employee_id"] in set(people)}
+    # Only the people in this batch: ingest runs this per MQTT batch, so never scan every employee.
+    emps = {e["employee_id"]: e for e in select_employees(conn, employee_ids=people)}
     rules = load_rules(conn)
     days: dict[str, set[date]] = {}
     for person, at in touched:

@@ -131,3 +131,38 @@ def test_worker_reconnects_after_a_broker_restart(
         assert [(r.record_id, r.status) for r in kiosk_client.next_ack(10).results] == [(rec.record_id, "stored")]
     finally:
         server.__exit__(None, None, None)
+
+
+def test_the_worker_recomputes_attendance_days_after_it_acks(
+        server_config, sqlite_engine, kiosk_client, new_kiosk, register_kiosk):
+    """A kiosk record arriving through MQTT updates the employee's day with no one reading the API."""
+    import sqlalchemy as sa
+
+    from central_server.domain_db import attendance_days
+    from central_server.employees import create_employee, create_shift
+
+    kiosk = new_kiosk()
+    register_kiosk(sqlite_engine, kiosk)
+    server = start_server(server_config, sqlite_engine)
+    with sqlite_engine.begin() as conn:
+        create_shift(conn, {"shift_id": "office", "name": "Office", "start_time": "10:00", "end_time": "17:30",
+                            "grace_late_min": 10, "grace_early_min": 10, "half_day_hours": 4.0,
+                            "absent_hours": 2.0, "overnight": False, "weekly_off": ["sun"]}, actor="test")
+        create_employee(conn, {"employee_id": "emp-1", "name": "Asha", "site_id": "office-1",
+                               "shift_id": "office"}, actor="test")
+    try:
+        recs = [kiosk.record("emp-1", "IN", "2026-11-25T10:30:00.000Z"),
+                kiosk.record("emp-1", "OUT", "2026-11-25T17:45:00.000Z"),
+                kiosk.record("visitor-9", "IN", "2026-11-25T10:31:00.000Z")]  # not an employee: no day
+        kiosk_client.publish(encode_batch(RecordBatch(device_id="kiosk-01", records=recs)))
+        assert [r.status for r in kiosk_client.next_ack().results] == ["stored"] * 3
+        deadline = time.monotonic() + 10
+        rows = []
+        while time.monotonic() < deadline and not rows:
+            with sqlite_engine.connect() as conn:
+                rows = conn.execute(sa.select(attendance_days.c.employee_id, attendance_days.c.day,
+                                              attendance_days.c.status)).all()
+            time.sleep(0.1)
+        assert [tuple(r) for r in rows] == [("emp-1", "2026-11-25", "late")]  # 10:30 UTC is after 10:10 grace
+    finally:
+        server.__exit__(None, None, None)

@@ -120,28 +120,9 @@ def note_sent(db: sqlite_utils.Database, record_ids: list[str]) -> None:
 
 
 def apply_ack(db: sqlite_utils.Database, ack: Ack) -> int:
-    """Mark what the server committed (stored or duplicate) as acked; rejected ones keep their reason."""
-    now = utc_iso(time.time())
-    changed = 0
-    conn = db.conn
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        for res in ack.results:
-            if res.status == "rejected":
-                cur = conn.execute(
-                    "UPDATE records SET status = ?, reject_reason = ? WHERE record_id = ? AND status = ?",
-                    (REJECTED, res.reason, res.record_id, PENDING))
-            else:
-                cur = conn.execute(
-                    "UPDATE records SET status = ?, acked_at = ? WHERE record_id = ? AND status = ?",
-                    (ACKED, now, res.record_id, PENDING))
-            changed += cur.rowcount
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    return changed
+    """Mark what the server committed (stored or duplicate) as acked; rejected ones keep their reason.
+    Returns how many records changed state."""
+    return sum(apply_ack_counts(db, ack).values())
 
 
 def status_counts(db: sqlite_utils.Database) -> dict[str, int]:

@@ -113,6 +113,13 @@ def _paste(frame: np.ndarray, patch: np.ndarray, alpha: np.ndarray, x: int, y: i
     frame[y0:y1, x0:x1] = (a * patch[sub].astype(np.float32) + (1 - a) * region).astype(np.uint8)
 
 
+def feathered_paste(frame: np.ndarray, patch: np.ndarray, x: int, y: int) -> None:
+    """Blend a face photo into `frame` at (x, y) through a feathered ellipse. A hard-edged square is what a
+    printed photo held up to the camera looks like, and liveness would rightly call it a spoof."""
+    h, w = patch.shape[:2]
+    _paste(frame, patch, _head_alpha((h, w), (w / 2, h / 2), (w * 0.36, h * 0.45)), x, y)
+
+
 def _passer_frames(crop: np.ndarray, face: tuple[float, float, float, float], background: np.ndarray,
                    count: int, face_width: tuple[float, float],
                    rng: np.random.Generator) -> tuple[list[np.ndarray], list[Box]]:

@@ -12,6 +12,7 @@ from edge_models.opencv_runtime import Detector, Embedder, read_image
 from kiosk.config import KioskConfig
 from kiosk.gallery import Gallery, build_gallery
 from kiosk.pipeline import Pipeline
+from kiosk.walkpast import feathered_paste
 
 # Frame times, not the wall clock: 09:00 on 2025-11-25 in the kiosk's local time zone (IN/OUT days are local).
 T0 = time.mktime((2025, 11, 25, 9, 0, 0, 0, 0, -1))
@@ -32,19 +33,6 @@ def face_crop(image: np.ndarray, detector: Detector) -> np.ndarray:
     cx, cy = int(x + w / 2), int(y + h / 2)
     padded = cv2.copyMakeBorder(image, side, side, side, side, cv2.BORDER_REPLICATE)
     return padded[cy + side - side // 2: cy + side + side // 2, cx + side - side // 2: cx + side + side // 2]
-
-
-def feathered_paste(frame: np.ndarray, patch: np.ndarray, x: int, y: int) -> None:
-    """Blend `patch` into `frame` at (x, y) through a soft ellipse: a hard-edged square photo is exactly what a
-    printed photo held up looks like, and liveness (on by default) would rightly call it a SPOOF."""
-    side = patch.shape[0]
-    alpha = np.zeros((side, side), np.float32)
-    cv2.ellipse(alpha, (side // 2, side // 2), (int(side * 0.36), int(side * 0.45)), 0, 0, 360, 1.0, -1)
-    alpha = cv2.GaussianBlur(alpha, (0, 0), side * 0.06)[..., None]
-    h, w = min(side, frame.shape[0] - y), min(side, frame.shape[1] - x)
-    region = frame[y:y + h, x:x + w].astype(np.float32)
-    blend = alpha[:h, :w] * patch[:h, :w].astype(np.float32) + (1 - alpha[:h, :w]) * region
-    frame[y:y + h, x:x + w] = np.clip(blend, 0, 255).astype(np.uint8)
 
 
 def walk_frames(crop: np.ndarray, n: int = 15, seed: int = 0) -> list[np.ndarray]:

@@ -22,6 +22,7 @@ from kiosk.config import KioskConfig
 from kiosk.gallery import Gallery, GalleryError, build_gallery, load_gallery
 from kiosk.runner import run_kiosk
 from kiosk.store import all_records, open_store, status_counts
+from kiosk.walkpast import feathered_paste
 from provisioning.identity import DeviceIdentity
 
 T0 = 1_764_057_600.0
@@ -32,19 +33,6 @@ def background(size: tuple[int, int] = (480, 640)) -> np.ndarray:
     rng = np.random.default_rng(5)
     grad = np.linspace(50, 170, w, dtype=np.float32)[None, :, None] * np.ones((h, 1, 3), np.float32)
     return np.clip(grad + rng.normal(0, 5, (h, w, 3)), 0, 255).astype(np.uint8)
-
-
-def feathered_paste(frame: np.ndarray, patch: np.ndarray, x: int, y: int) -> None:
-    """Blend `patch` into `frame` at (x, y) through a soft ellipse: a hard-edged square photo is exactly what a
-    printed photo held up looks like, and liveness (on by default) would rightly call it a SPOOF."""
-    side = patch.shape[0]
-    alpha = np.zeros((side, side), np.float32)
-    cv2.ellipse(alpha, (side // 2, side // 2), (int(side * 0.36), int(side * 0.45)), 0, 0, 360, 1.0, -1)
-    alpha = cv2.GaussianBlur(alpha, (0, 0), side * 0.06)[..., None]
-    h, w = min(side, frame.shape[0] - y), min(side, frame.shape[1] - x)
-    region = frame[y:y + h, x:x + w].astype(np.float32)
-    blend = alpha[:h, :w] * patch[:h, :w].astype(np.float32) + (1 - alpha[:h, :w]) * region
-    frame[y:y + h, x:x + w] = np.clip(blend, 0, 255).astype(np.uint8)
 
 
 def walk_frames(photo: np.ndarray, detector: Detector, n: int = 15) -> list[np.ndarray]:

@@ -151,10 +151,9 @@ def check_identification(dataset_dir: Path, threshold: float, margin: float, enr
     """1:N check on a set NOT used for calibration: enrol the first photos of the first people (sorted ids),
     probe with their other photos, and with every photo of the remaining people (strangers, never enrolled)."""
     dataset_dir = Path(dataset_dir)
-    by_person: dict[str, list[str]] = {}
-    with open(dataset_dir / "labels.csv", newline="") as f:
-        for r in csv.DictReader(f):
-            by_person.setdefault(r["identity"], []).append(r["image"])
+    from edge_models.evaluation.labelled import load_identities  # evaluation imports this module
+
+    by_person = load_identities(dataset_dir)
     ids = sorted(by_person)
     enrolled = ids[:enrolled_people]
     emb = embed_photos(dataset_dir, [rel for p in ids for rel in by_person[p]], pick="largest")

@@ -1,6 +1,5 @@
 """Pipeline on real models: one decision per walk-past, strangers UNKNOWN, bad frames counted, debounce, IN/OUT."""
 
-import csv
 import time
 from pathlib import Path
 
@@ -8,6 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
+from edge_models.evaluation.labelled import load_identities
 from edge_models.opencv_runtime import Detector, Embedder, read_image
 from kiosk.config import KioskConfig
 from kiosk.gallery import Gallery, build_gallery
@@ -80,10 +80,7 @@ def people(shared_data: Path, models) -> dict:
     """Gallery of 6 CelebA people (3 photos each); walk-past crops from their OTHER photos and from strangers."""
     detector, embedder = models
     root = shared_data / "faces" / "celeba_dev"
-    by_person: dict[str, list[str]] = {}
-    with open(root / "labels.csv", newline="") as f:
-        for r in csv.DictReader(f):
-            by_person.setdefault(r["identity"], []).append(r["image"])
+    by_person = load_identities(root)
     ids = sorted(by_person)
     enrolled, strangers = ids[:6], ids[55:58]
     gallery, report = build_gallery([(p, f"Person {p}", [root / r for r in by_person[p][:3]]) for p in enrolled],

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from edge_models import thresholds
+from edge_models.evaluation.labelled import load_identities
 from edge_models.opencv_runtime import MODEL_VERSION, Detector, Embedder, read_image
 from hajiri_common.config import ConfigError, parse_config
 from hajiri_wire import verify_chain, verify_record
@@ -132,10 +133,7 @@ def test_stop_event_and_max_frames(tmp_path: Path, device, models) -> None:
 def celeba(shared_data: Path, models) -> dict:
     detector, embedder = models
     root = shared_data / "faces" / "celeba_dev"
-    by_person: dict[str, list[str]] = {}
-    with open(root / "labels.csv", newline="") as f:
-        for r in csv.DictReader(f):
-            by_person.setdefault(r["identity"], []).append(r["image"])
+    by_person = load_identities(root)
     ids = sorted(by_person)
     known, stranger = ids[0], ids[57]
     gallery, _ = build_gallery([(p, f"Person {p}", [root / r for r in by_person[p][:3]]) for p in ids[:5]],

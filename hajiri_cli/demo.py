@@ -19,6 +19,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hajiri_common.signals import stop_on_signals
+
 log = logging.getLogger("hajiri.demo")
 
 DEVICE_ID = "kiosk-demo-01"
@@ -320,42 +322,48 @@ def run(args: argparse.Namespace) -> int:
         print(f"hajiri demo: {workdir} is not empty; give an empty --workdir", file=sys.stderr)
         return 2
     demo = Demo(workdir, http_port=args.http_port)
-    stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        log.info("demo folder: %s", workdir)
-        face_set, walkpast = prepare_faces(workdir, shared, args.people, args.seed)
-        log.info("faces: %s, %d people, %d strangers, %d frames", face_set.source_name, len(face_set.people),
-                 len(face_set.strangers), len(walkpast.frames))
-        device_dir = start_services(demo)
-        enrol_people(demo, face_set)
-        replay_fps = args.replay_fps if args.replay_fps is not None else (None if headless else 15.0)
-        start_kiosk(demo, device_dir, replay_fps)
-        print(f"Dashboard: {demo.base_url}/dashboard?token={demo.admin_token}", flush=True)
-        print(f"Logs and data: {workdir}", flush=True)
-
-        def remaining() -> float:
-            return 1e9 if deadline is None else deadline - time.monotonic()
-
-        kiosk = demo.procs["kiosk"]
-        while kiosk.poll() is None and remaining() > 0 and not stop.is_set():
-            time.sleep(0.2)
-        if kiosk.returncode not in (None, 0):
-            print(f"hajiri demo: the kiosk failed (exit {kiosk.returncode}); see {workdir}/kiosk.log",
-                  file=sys.stderr)
-        # Let the sync agent drain: everything written should be acked and in the central DB.
-        with contextlib.suppress(TimeoutError):
-            wait_until(lambda: store_counts(workdir)["pending"] == 0
-                       and central_count(demo) == sum(store_counts(workdir).values()),
-                       max(0.0, min(remaining() - 3, 60.0)), "the sync agent to drain")
-        if not headless:
-            print("Demo running; press Ctrl-C to stop.", flush=True)
-            while not stop.is_set() and remaining() > 0:
-                time.sleep(0.5)
-        summary = summarise(demo, walkpast)
-    finally:
-        demo.close()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    with stop_on_signals() as stop:
+        try:
+            summary, kiosk_rc = run_demo(demo, args, shared, stop, deadline)
+        finally:
+            demo.close()
     print(json.dumps(summary), flush=True)
-    return 0 if kiosk.returncode == 0 else 1
+    return 0 if kiosk_rc == 0 else 1
+
+
+def run_demo(demo: Demo, args: argparse.Namespace, shared: Path | None, stop: threading.Event,
+             deadline: float | None) -> tuple[dict, int | None]:
+    """Everything between setting up the folder and closing the processes; returns (summary, kiosk exit)."""
+    headless, workdir = args.headless, demo.workdir
+    log.info("demo folder: %s", workdir)
+    face_set, walkpast = prepare_faces(workdir, shared, args.people, args.seed)
+    log.info("faces: %s, %d people, %d strangers, %d frames", face_set.source_name, len(face_set.people),
+             len(face_set.strangers), len(walkpast.frames))
+    device_dir = start_services(demo)
+    enrol_people(demo, face_set)
+    replay_fps = args.replay_fps if args.replay_fps is not None else (None if headless else 15.0)
+    start_kiosk(demo, device_dir, replay_fps)
+    print(f"Dashboard: {demo.base_url}/dashboard?token={demo.admin_token}", flush=True)
+    print(f"Logs and data: {workdir}", flush=True)
+
+    def remaining() -> float:
+        return 1e9 if deadline is None else deadline - time.monotonic()
+
+    kiosk = demo.procs["kiosk"]
+    while kiosk.poll() is None and remaining() > 0 and not stop.is_set():
+        time.sleep(0.2)
+    if kiosk.returncode not in (None, 0):
+        print(f"hajiri demo: the kiosk failed (exit {kiosk.returncode}); see {workdir}/kiosk.log",
+              file=sys.stderr)
+    def drained() -> bool:
+        counts = store_counts(workdir)
+        return counts["pending"] == 0 and central_count(demo) == sum(counts.values())
+
+    # Let the sync agent drain: everything written should be acked and in the central DB.
+    with contextlib.suppress(TimeoutError):
+        wait_until(drained, max(0.0, min(remaining() - 3, 60.0)), "the sync agent to drain")
+    if not headless:
+        print("Demo running; press Ctrl-C to stop.", flush=True)
+        while not stop.is_set() and remaining() > 0:
+            time.sleep(0.5)
+    return summarise(demo, walkpast), kiosk.returncode

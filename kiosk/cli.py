@@ -2,12 +2,11 @@
 
 import argparse
 import json
-import signal
 import sys
-import threading
 from pathlib import Path
 
 from hajiri_common.config import ConfigError
+from hajiri_common.signals import stop_on_signals
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -16,13 +15,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-frames", type=int, help="stop after this many frames (replays, tests)")
     parser.add_argument("--decisions-log", type=Path, help="append one JSON line per decision to this file")
     parser.add_argument("--stats", type=Path, help="write run stats JSON here at exit")
-
-
-def _stop_on_signals(stop: threading.Event) -> dict:
-    """SIGTERM/SIGINT end the loop cleanly (the current record is committed first); returns the old handlers."""
-    if threading.current_thread() is not threading.main_thread():
-        return {}
-    return {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,16 +33,11 @@ def run(args: argparse.Namespace) -> int:
     except (ConfigError, ValueError) as e:
         print(f"hajiri kiosk: {e}", file=sys.stderr)
         return 2
-    stop = threading.Event()
-    previous = _stop_on_signals(stop)
     try:
-        with open_source(config.source) as source:
+        with stop_on_signals() as stop, open_source(config.source) as source:
             stats = run_kiosk(config, source, stop)
     except (GalleryError, IdentityError, SourceError) as e:
         print(f"hajiri kiosk: {e}", file=sys.stderr)
         return 2
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     print(json.dumps({k: v for k, v in stats.to_dict().items() if k != "timings_ms"}))
     return 0

@@ -2,12 +2,11 @@
 
 import argparse
 import logging
-import signal
 import sys
-import threading
 from pathlib import Path
 
 from hajiri_common.config import ConfigError, load_config, parse_config
+from hajiri_common.signals import stop_on_signals
 from provisioning.identity import IdentityError
 from sync_agent.agent import SyncAgent, SyncError
 from sync_agent.config import SyncConfig
@@ -46,23 +45,6 @@ def build_config(args: argparse.Namespace) -> SyncConfig:
     return parse_config(SyncConfig, data, f"{args.config or 'defaults'} with command-line overrides")
 
 
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-
-
-def install_signal_handlers(stop: threading.Event) -> dict:
-    """SIGTERM / SIGINT set `stop`; returns the handlers they replace, for restore_signal_handlers."""
-    def handle(signum: int, _frame: object) -> None:
-        log.info("got %s, stopping", signal.Signals(signum).name)
-        stop.set()
-
-    return {sig: signal.signal(sig, handle) for sig in STOP_SIGNALS}
-
-
-def restore_signal_handlers(previous: dict) -> None:
-    for sig, handler in previous.items():
-        signal.signal(sig, handler)
-
-
 def run(args: argparse.Namespace) -> int:
     try:
         config = build_config(args)
@@ -70,13 +52,10 @@ def run(args: argparse.Namespace) -> int:
     except (ConfigError, IdentityError) as e:
         print(f"hajiri sync: {e}", file=sys.stderr)
         return 2
-    stop = threading.Event()
-    previous = install_signal_handlers(stop)
     try:
-        agent.run(stop)
+        with stop_on_signals() as stop:
+            agent.run(stop)
     except SyncError as e:
         print(f"hajiri sync: {e}", file=sys.stderr)
         return 1
-    finally:
-        restore_signal_handlers(previous)
     return 0

@@ -8,7 +8,6 @@ demo material only: they stay in the user's cache and are never copied into the 
 
 from __future__ import annotations
 
-import csv
 import logging
 import os
 import random
@@ -16,7 +15,6 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -25,6 +23,8 @@ import cv2
 import numpy as np
 
 from edge_models import registry
+from edge_models.evaluation.labelled import load_identities
+from edge_models.evaluation.photos import EvalError
 
 log = logging.getLogger(__name__)
 
@@ -166,10 +166,10 @@ def load_celeba_face_set(shared_data: Path, seed: int = 0, people: int = 5, stra
     labels = root / "labels.csv"
     if not labels.is_file():
         raise FaceDataError(f"no CelebA labels at {labels}")
-    by_identity: dict[str, list[Path]] = defaultdict(list)
-    with open(labels, newline="") as f:
-        for row in csv.DictReader(f):
-            by_identity[row["identity"]].append(root / row["image"])
+    try:
+        by_identity = {i: [root / rel for rel in rels] for i, rels in load_identities(root).items()}
+    except EvalError as e:
+        raise FaceDataError(str(e)) from e
     eligible = sorted(i for i, imgs in by_identity.items() if len(imgs) >= ENROL_PER_PERSON + 2)
     if people < 1 or strangers < 0 or people + strangers > len(eligible):
         raise FaceDataError(f"{labels}: asked for {people} people + {strangers} strangers, "

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from central_server.db import people, records, sites
+from central_server.migration_0002_sync import record_times
 from hajiri_common.timefmt import parse_utc_iso, utc_iso
 
 
@@ -34,19 +35,35 @@ def today(tz: str) -> date:
 
 
 def day_records(conn: sa.Connection, day: date, tz: str, site_id: str | None = None) -> list[dict]:
-    """The day's records in time order, with the person's name where they are on the register."""
+    """The day's records in time order, with the person's name where they are on the register.
+
+    `time` is when it happened as best the server knows: the re-based time for a record written with an
+    unsynced kiosk clock (record_times, corrected from the boot's anchor), else the signed wall_time. A day
+    is chosen by that time, so a kiosk that booted in 1970 still lands its records on the right day."""
     start, end = day_bounds(day, tz)
     query = (
         sa.select(records.c.record_id, records.c.device_id, records.c.site_id, records.c.person_id,
                   people.c.name, records.c.event, records.c.wall_time, records.c.match_score,
-                  records.c.clock_synced, records.c.chain_ok)
-        .select_from(records.outerjoin(people, people.c.person_id == records.c.person_id))
-        .where(records.c.wall_time >= start, records.c.wall_time < end)
-        .order_by(records.c.wall_time, records.c.device_id, records.c.seq)
+                  records.c.clock_synced, records.c.chain_ok, record_times.c.corrected_wall_time)
+        .select_from(records.outerjoin(people, people.c.person_id == records.c.person_id)
+                     .outerjoin(record_times, record_times.c.record_id == records.c.record_id))
+        .where(sa.or_(sa.and_(records.c.wall_time >= start, records.c.wall_time < end),
+                      sa.and_(record_times.c.corrected_wall_time >= start,
+                              record_times.c.corrected_wall_time < end)))
     )
     if site_id is not None:
         query = query.where(records.c.site_id == site_id)
-    return [dict(r._mapping) for r in conn.execute(query)]
+    rows = []
+    for r in conn.execute(query):
+        row = dict(r._mapping)
+        corrected = row.pop("corrected_wall_time")
+        # A record whose signed time is in the day but whose corrected time is not belongs to another day.
+        row["time"] = corrected or row["wall_time"]
+        row["time_corrected"] = corrected is not None
+        if start <= row["time"] < end:
+            rows.append(row)
+    rows.sort(key=lambda row: (row["time"], row["device_id"], row["record_id"]))
+    return rows
 
 
 @dataclass
@@ -98,8 +115,8 @@ def presence(conn: sa.Connection, day: date, tz: str, site_id: str | None = None
             continue
         person = site.people.setdefault(rec["person_id"], PersonDay(rec["person_id"], rec["name"]))
         if rec["event"] == "IN" and person.first_in is None:
-            person.first_in = rec["wall_time"]
+            person.first_in = rec["time"]
         if rec["event"] == "OUT":
-            person.last_out = rec["wall_time"]
-        person.last_event, person.last_time = rec["event"], rec["wall_time"]
+            person.last_out = rec["time"]
+        person.last_event, person.last_time = rec["event"], rec["time"]
     return list(out.values())

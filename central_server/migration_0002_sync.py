@@ -6,7 +6,7 @@ signed record columns are never touched: a corrected time lives beside the recor
 
 import sqlalchemy as sa
 
-metadata = sa.MetaData()
+from central_server.db import metadata
 
 # The newest heartbeat of each device (the whole message as JSON, plus what queries filter on).
 device_heartbeats = sa.Table(

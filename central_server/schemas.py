@@ -2,7 +2,7 @@
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from hajiri_wire.record import DeviceId, PersonId, SiteId
 
@@ -54,7 +54,10 @@ class AttendanceRow(Strict):
     person_id: str | None
     name: str | None
     event: str
-    wall_time: str
+    time: str = Field(description="when it happened: the re-based time where the kiosk clock was corrected, "
+                                  "else the signed wall_time")
+    time_corrected: bool
+    wall_time: str = Field(description="the time the kiosk signed, as sent")
     match_score: float | None
     clock_synced: bool
     chain_ok: bool | None

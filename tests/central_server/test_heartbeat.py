@@ -2,6 +2,7 @@
 
 import json
 import time
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -186,3 +187,26 @@ def test_silent_after_the_threshold(config, sqlite_engine, tokens, auth, new_kio
         strict = client.get("/api/v1/devices/kiosk-01/heartbeat", params={"silent_after_s": 20},
                             headers=auth(tokens["it"])).json()
     assert loose["silent"] is False and strict["silent"] is True
+
+
+def test_attendance_lists_a_rebased_record_on_its_true_day_not_the_kiosks(db, registered):
+    """The day listing and dashboard go by the corrected time once the boot is anchored."""
+    from central_server.attendance import day_records, presence
+
+    kiosk = SkewedKiosk(registered)
+    rec = kiosk.record(10)
+    ingest_payload(db, topics.records("kiosk-01"), encode_batch(RecordBatch(device_id="kiosk-01", records=[rec])))
+    true_day = datetime.fromtimestamp(kiosk.t0 + 10, UTC).date()
+    skewed_day = parse_utc_iso(rec.wall_time).date()
+    assert true_day != skewed_day
+    with db.connect() as conn:  # before an anchor the kiosk's own (wrong) clock is all there is
+        assert [r["record_id"] for r in day_records(conn, skewed_day, "UTC")] == [rec.record_id]
+        assert day_records(conn, true_day, "UTC") == []
+    beat(db, kiosk.heartbeat(600), received_unix_ms=int((kiosk.t0 + 600.02) * 1000))
+    with db.connect() as conn:
+        assert day_records(conn, skewed_day, "UTC") == []
+        (row,) = day_records(conn, true_day, "UTC")
+        assert row["time_corrected"] is True and row["wall_time"] == rec.wall_time
+        assert seconds_apart(row["time"], kiosk.t0 + 10) < 0.05
+        (site,) = presence(conn, true_day, "UTC", registered.site_id)
+    assert site.people["emp-1"].first_in == row["time"]

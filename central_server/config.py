@@ -47,14 +47,19 @@ class MqttConfig(BaseModel):
     reconnect_max_s: Annotated[int, Field(ge=1, le=600)] = 30
     tls: bool = False
     ca_file: Path | None = None
+    # A client certificate (CN = the server's broker user) instead of, or beside, the password.
+    cert_file: Path | None = None
+    key_file: Path | None = None
 
     @model_validator(mode="after")
     def _check(self) -> "MqttConfig":
         if self.reconnect_max_s < self.reconnect_min_s:
             raise ValueError(f"reconnect_max_s ({self.reconnect_max_s}) is below reconnect_min_s "
                              f"({self.reconnect_min_s})")
-        if self.ca_file is not None and not self.tls:
-            raise ValueError("ca_file is set but tls is false; set tls = true to use it")
+        if (self.ca_file is not None or self.cert_file is not None) and not self.tls:
+            raise ValueError("ca_file / cert_file is set but tls is false; set tls = true to use it")
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file go together: give both or neither")
         return self
 
 

@@ -55,6 +55,17 @@ def write_password_file(path: Path, users: dict[str, str]) -> None:
         raise BrokerError(f"mosquitto_passwd failed: {result.stderr.strip()}")
 
 
+@dataclass(frozen=True)
+class BrokerTls:
+    """TLS on the broker's listener. With client_certs, every client must show a certificate from `ca_file`
+    and its common name is its broker user (no password): the ACL patterns then bind a device to its own id."""
+
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+    client_certs: bool = True
+
+
 @dataclass
 class LocalBroker:
     """A mosquitto process on a loopback port with its own config, data and log in `directory`."""
@@ -64,6 +75,7 @@ class LocalBroker:
     port: int = field(default_factory=free_port)
     host: str = "127.0.0.1"
     proc: subprocess.Popen | None = None
+    tls: BrokerTls | None = None
 
     @property
     def log_path(self) -> Path:
@@ -72,13 +84,14 @@ class LocalBroker:
     def write_config(self) -> Path:
         self.directory.mkdir(parents=True, exist_ok=True)
         (self.directory / "data").mkdir(exist_ok=True)
-        write_password_file(self.directory / "passwd", self.users)
+        if self.users:  # with client certificates only, there is no password file at all
+            write_password_file(self.directory / "passwd", self.users)
         (self.directory / "acl").write_text(acl_text())
         conf = self.directory / "mosquitto.conf"
         conf.write_text("\n".join([
             f"listener {self.port} {self.host}",
             "allow_anonymous false",
-            f"password_file {self.directory / 'passwd'}",
+            *self._auth_lines(),
             f"acl_file {self.directory / 'acl'}",
             # The broker keeps queued QoS 1 messages for offline persistent sessions across restarts.
             "persistence true",
@@ -96,6 +109,20 @@ class LocalBroker:
             "",
         ]))
         return conf
+
+    def _auth_lines(self) -> list[str]:
+        if self.tls is None:
+            if not self.users:
+                raise BrokerError("a broker without client certificates needs broker users with passwords")
+            return [f"password_file {self.directory / 'passwd'}"]
+        lines = [f"cafile {self.tls.ca_file}", f"certfile {self.tls.cert_file}", f"keyfile {self.tls.key_file}",
+                 "tls_version tlsv1.2"]
+        if self.tls.client_certs:
+            # The certificate's CN is the user; mosquitto then never looks at a password.
+            return [*lines, "require_certificate true", "use_identity_as_username true"]
+        if not self.users:
+            raise BrokerError("a TLS broker without client certificates needs broker users with passwords")
+        return [*lines, f"password_file {self.directory / 'passwd'}"]
 
     def start(self, timeout: float = 10.0) -> "LocalBroker":
         conf = self.directory / "mosquitto.conf"

@@ -55,12 +55,16 @@ class MqttConfig(BaseModel):
                              f"reconnect_max_s ({self.reconnect_max_s})")
         return self
 
-    def resolve_password(self) -> str:
-        """The broker password, read from password_file when given. Raises ConfigError naming the key."""
+    def resolve_password(self) -> str | None:
+        """The broker password, read from password_file when given; None when a client certificate is the
+        credential (mqtt.tls.cert_file). Raises ConfigError naming the key."""
         if self.password is not None:
             return self.password.get_secret_value()
         if self.password_file is None:
-            raise ConfigError("mqtt.password or mqtt.password_file is required (the broker refuses anonymous clients)")
+            if self.tls is not None and self.tls.cert_file is not None:
+                return None
+            raise ConfigError("mqtt.password or mqtt.password_file is required (the broker refuses anonymous "
+                              "clients), or a client certificate in mqtt.tls.cert_file / key_file")
         try:
             text = self.password_file.read_text()
         except OSError as e:

@@ -8,9 +8,11 @@ from paho.mqtt.properties import Properties
 from sync_agent.config import MqttConfig
 
 
-def make_client(config: MqttConfig, client_id: str, username: str, password: str,
+def make_client(config: MqttConfig, client_id: str, username: str, password: str | None,
                 max_inflight: int) -> mqtt.Client:
-    """A client whose id is the device id, so the broker keeps one session per kiosk across reconnects."""
+    """A client whose id is the device id, so the broker keeps one session per kiosk across reconnects.
+
+    With a client certificate and no password, the broker takes the user from the certificate."""
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
     client.username_pw_set(username, password)
     if config.tls is not None:

@@ -10,6 +10,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from hajiri_wire.errors import BadSignature, MalformedPayload
 
+try:  # libsodium verifies ~30% faster than OpenSSL here, and the server checks every record's signature
+    from nacl.bindings import crypto_sign_open as _sodium_open
+    from nacl.exceptions import BadSignatureError as _SodiumBadSignature
+except ImportError:  # pragma: no cover - PyNaCl is a dependency; OpenSSL alone is still correct
+    _sodium_open = None
+
 
 class DeviceKey:
     """A device's private signing key."""
@@ -67,6 +73,15 @@ def verify_signature(public: Ed25519PublicKey, data: bytes, sig_b64: str) -> Non
         sig = base64.b64decode(sig_b64, validate=True)
     except ValueError as e:
         raise BadSignature(f"signature is not base64: {e}") from e
+    if _sodium_open is not None:
+        # libsodium is the stricter of the two (it refuses non-canonical and small-order points), never laxer.
+        if len(sig) != 64:
+            raise BadSignature(f"signature is {len(sig)} bytes, Ed25519 signatures are 64")
+        try:
+            _sodium_open(sig + data, public.public_bytes_raw())
+        except _SodiumBadSignature as e:
+            raise BadSignature("signature does not verify against the device's key") from e
+        return
     try:
         public.verify(sig, data)
     except InvalidSignature as e:

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from central_server.api import (
     absences,
     attendance,
+    auth_login,
     checkins,
     dashboard,
     days,
@@ -19,9 +20,11 @@ from central_server.api import (
     geofences,
     imports,
     ingest_stats,
+    inspections,
     people,
     rollcall,
     sites,
+    tasks,
 )
 from central_server.auth import ensure_bootstrap_token
 from central_server.config import ServerConfig
@@ -65,6 +68,8 @@ def create_app(config: ServerConfig, *, engine: Engine | None = None, start_inge
     app.state.ingest_worker = None
     for module in (sites, people, devices, attendance, ingest_stats, dashboard, employees, geofences, absences,
                    checkins, days, explanations, imports, rollcall):
+        app.include_router(module.router)
+    for module in (auth_login, inspections, tasks):  # access: login, users, field inspections, tasks
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"])

@@ -1,6 +1,8 @@
-"""`hajiri server`: run the central server, or manage its database (migrate, tokens, device registration)."""
+"""`hajiri server`: run the central server, or manage its database (migrate, tokens, users, device registration)."""
 
 import argparse
+import getpass
+import os
 import sys
 from pathlib import Path
 
@@ -9,6 +11,7 @@ from central_server.config import ServerConfig, load_server_config
 from central_server.db import make_engine
 from central_server.migrations import migrate
 from central_server.registry import RegistryError, register_device
+from central_server.users import UserError, create_user
 from hajiri_common.config import ConfigError
 
 
@@ -36,6 +39,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--role", required=True, choices=[r.value for r in Role], help="what the token may do")
     p.add_argument("--label", default="", help="whose token this is, e.g. 'IT desk, Ranchi' (default: the role)")
     p.add_argument("--site-id", help="the one site a site-scoped role (office_head, warden, employee) may see")
+    p.add_argument("--district", help="limit a district_officer token to the sites of this district")
+    p = sub.add_parser("create-user", help="create a password login",
+                       description="Create a user who logs in with POST /api/v1/auth/login. The password is "
+                                   f"read from ${PASSWORD_ENV} if set, else asked for twice at a prompt; "
+                                   "never give it on the command line. Only its scrypt hash is stored.")
+    _add_common(p, default=argparse.SUPPRESS)
+    p.add_argument("--username", required=True, help="login name (letters, digits, _ . @ -)")
+    p.add_argument("--role", required=True, choices=[r.value for r in Role], help="what the user may do")
+    p.add_argument("--site-id", help="the one site of a site-scoped role (office_head, warden)")
+    p.add_argument("--district", help="a district_officer's district (they see its sites only)")
+    p.add_argument("--employee-id", help="an employee user's employee id (their site follows from it)")
     p = sub.add_parser("register-device", help="register a kiosk's public key",
                        description="Register a kiosk (device id, site, Ed25519 public key) so its records "
                                    "are accepted. An unknown site is created as an office.")
@@ -43,6 +57,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--device-id", required=True, help="the kiosk's device id (also its broker user)")
     p.add_argument("--site-id", required=True, help="the site the kiosk stands in")
     p.add_argument("--public-key", required=True, help="base64 Ed25519 public key printed by `hajiri provision`")
+
+
+PASSWORD_ENV = "HAJIRI_NEW_USER_PASSWORD"
+
+
+def read_new_password(env: dict[str, str] | None = None) -> str:
+    """The new user's password from the environment, else typed twice at a prompt (never from argv)."""
+    env = os.environ if env is None else env
+    if env.get(PASSWORD_ENV):
+        return env[PASSWORD_ENV]
+    if not sys.stdin.isatty():
+        raise UserError(f"no password: set {PASSWORD_ENV} or run in a terminal to be asked for one")
+    first = getpass.getpass("password for the new user: ")
+    if getpass.getpass("again: ") != first:
+        raise UserError("the two passwords differ")
+    return first
 
 
 def _config(args: argparse.Namespace) -> ServerConfig:
@@ -69,17 +99,23 @@ def run(args: argparse.Namespace) -> int:
         if action == "migrate":
             print("database schema up to date")
             return 0
+        # Asked before the transaction: a prompt must not hold the database's write lock.
+        password = read_new_password() if action == "create-user" else ""
         with engine.begin() as conn:
             if action == "create-token":
-                token = create_token(conn, args.role, args.label or args.role, args.site_id)
+                token = create_token(conn, args.role, args.label or args.role, args.site_id, district=args.district)
                 print(token)
                 print("(shown once: store it now; only its hash is kept)", file=sys.stderr)
+            elif action == "create-user":
+                user = create_user(conn, args.username, password, args.role, actor="cli",
+                                   site_id=args.site_id, district=args.district, employee_id=args.employee_id)
+                print(f"created user {user['username']} ({user['role']})")
             else:
                 row = register_device(conn, args.device_id, args.site_id, args.public_key, actor="cli",
                                       create_missing_site=True)
                 print(f"registered {row['device_id']} at site {row['site_id']}")
         return 0
-    except (ConfigError, TokenError, RegistryError, ValueError) as e:
+    except (ConfigError, TokenError, RegistryError, UserError, ValueError) as e:
         print(f"hajiri server: {e}", file=sys.stderr)
         return 2
 

@@ -75,6 +75,23 @@ class IngestConfig(BaseModel):
     recent_rejections: Annotated[int, Field(ge=1, le=1000)] = 50
 
 
+class AccessConfig(BaseModel):
+    """Password login (throttle, token lifetime) and the field-inspection repeat-village flag."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Failed logins allowed per username and per client address within the window before a 429.
+    max_failures_per_user: Annotated[int, Field(ge=1, le=100)] = 5
+    # Higher per address: a whole office may sit behind one NAT address.
+    max_failures_per_ip: Annotated[int, Field(ge=1, le=10_000)] = 20
+    failure_window_s: Annotated[int, Field(ge=60, le=86_400)] = 15 * 60
+    login_token_ttl_s: Annotated[int, Field(ge=60, le=7 * 86_400)] = 8 * 3600
+    # An officer's visit is flagged repeat_village when it is more than this many visits to one village ...
+    repeat_village_visits: Annotated[int, Field(ge=1, le=1000)] = 3
+    # ... within this many days.
+    repeat_village_days: Annotated[int, Field(ge=1, le=366)] = 30
+
+
 class ServerConfig(BaseModel):
     """Everything `hajiri server` needs; a TOML file's keys over these defaults."""
 
@@ -87,6 +104,7 @@ class ServerConfig(BaseModel):
     http: HttpConfig = HttpConfig()
     mqtt: MqttConfig = MqttConfig()
     ingest: IngestConfig = IngestConfig()
+    access: AccessConfig = AccessConfig()
 
     @field_validator("database_url")
     @classmethod

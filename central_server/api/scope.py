@@ -1,4 +1,5 @@
-"""Who may see which employee: employees themselves only, site-scoped roles their site, the rest all."""
+"""Who may see which employee: employees themselves only, site-scoped roles their site, district officers
+their district's sites, the rest all."""
 
 from typing import Annotated
 
@@ -6,7 +7,7 @@ import sqlalchemy as sa
 from fastapi import Depends, HTTPException, status
 
 from central_server.auth import Principal, Role
-from central_server.deps import check_site_scope, require_roles
+from central_server.deps import check_site_scope, require_roles, sites_visible_to
 from central_server.employees import get_employee
 
 MANAGERS = (Role.STATE_ADMIN, Role.IT_STAFF, Role.OFFICE_HEAD, Role.WARDEN)
@@ -51,3 +52,11 @@ def scoped_query(who: Principal, site_id: str | None, employee_id: str | None) -
             raise forbidden("an employee token sees its own employee only")
         return check_site_scope(who, site_id), mine
     return check_site_scope(who, site_id), employee_id
+
+
+def scoped_sites(conn: sa.Connection, who: Principal, site_id: str | None) -> set[str] | None:
+    """The sites a list may cover: the one asked for (if the caller may see it), else all the caller may
+    see (None: every site). Unlike check_site_scope, a district officer needs no site_id here."""
+    if site_id is not None:
+        return {check_site_scope(who, site_id)}
+    return sites_visible_to(conn, who)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from central_server.access_db import users  # noqa: F401  (emptied between tests)
 from central_server.auth import Role, create_token
 from central_server.config import ServerConfig
 from central_server.db import make_engine, metadata

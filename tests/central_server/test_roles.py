@@ -107,3 +107,20 @@ def test_wider_roles(client, tokens):
     assert post(client, tokens, "warden-1", "/api/v1/import/sites", content=b"site_id,name\n").status_code == 403
     r = post(client, tokens, "admin", "/api/v1/days/recompute", {"dates": ["2026-02-30"]})
     assert r.status_code == 422 and "dates" in str(r.json()["detail"])
+
+
+def test_roles_on_inspections_tasks_and_notices(client, tokens):
+    for path in ("/api/v1/inspections", "/api/v1/tasks", "/api/v1/notices"):
+        r = get(client, tokens, "warden-1", path, site_id="hostel-2")
+        assert r.status_code == 403 and "hostel-1" in r.json()["detail"], path
+    assert get(client, tokens, "res-1", "/api/v1/tasks", employee_id="res-1b").status_code == 403
+    assert get(client, tokens, "res-1", "/api/v1/inspections", employee_id="res-1b").status_code == 403
+    task = {"employee_id": "res-1", "title": "clean the room"}
+    # Tasks and notices come from office heads, district officers and state admins only.
+    for who in ("warden-1", "it", "res-1"):
+        assert post(client, tokens, who, "/api/v1/tasks", task).status_code == 403, who
+        notice = {"audience": "site", "site_id": "hostel-1", "title": "t", "body": "b"}
+        assert post(client, tokens, who, "/api/v1/notices", notice).status_code == 403, who
+    assert post(client, tokens, "admin", "/api/v1/tasks", task).status_code == 201
+    assert [t["employee_id"] for t in get(client, tokens, "res-1", "/api/v1/me/tasks").json()] == ["res-1"]
+    assert get(client, tokens, "warden-1", "/api/v1/me/tasks").status_code == 403

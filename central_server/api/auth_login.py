@@ -1,0 +1,109 @@
+"""/api/v1/auth: password login for a short-lived bearer token (throttled), logout; /api/v1/users for admins."""
+
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from central_server.api.scope import Admin, Anyone
+from central_server.audit import write_audit
+from central_server.auth import Role, hash_token
+from central_server.db import api_tokens
+from central_server.deps import Conn, bearer_token, request_clock
+from central_server.login import LoginFailed, LoginThrottled, ThrottlePolicy, login
+from central_server.users import UserError, create_user, set_disabled
+
+router = APIRouter(tags=["auth"])
+
+
+class LoginRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+
+
+class LoginIssued(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(description="bearer token; send as Authorization: Bearer <token>")
+    token_type: str
+    expires_at: str
+    role: str
+    site_id: str | None
+    district: str | None
+    employee_id: str | None
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.@-]{1,64}$")]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    role: Role
+    site_id: str | None = None
+    district: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+    employee_id: str | None = None
+
+
+class UserPublic(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str
+    role: str
+    site_id: str | None
+    district: str | None
+    employee_id: str | None
+    disabled: bool
+    created_at: str
+    updated_at: str
+
+
+def _policy(request: Request) -> ThrottlePolicy:
+    access = request.app.state.config.access
+    return ThrottlePolicy(access.max_failures_per_user, access.max_failures_per_ip, access.failure_window_s)
+
+
+@router.post("/api/v1/auth/login", response_model=LoginIssued,
+             responses={401: {"description": "wrong username or password (one message for both)"},
+                        429: {"description": "too many failures for this username or address; see Retry-After"}})
+def post_login(body: LoginRequest, request: Request, conn: Conn):
+    """No token needed. Returns a bearer token that expires (access.login_token_ttl_s, default 8 h)."""
+    client_ip = request.client.host if request.client is not None else "unknown"
+    try:
+        return login(conn, body.username, body.password, client_ip, now=request_clock(request),
+                     policy=_policy(request), token_ttl_s=request.app.state.config.access.login_token_ttl_s)
+    # Answered, not raised: a raised HTTPException would roll back the attempt row the throttle counts.
+    except LoginThrottled as e:
+        return JSONResponse({"detail": str(e)}, status.HTTP_429_TOO_MANY_REQUESTS,
+                            headers={"Retry-After": str(e.retry_after_s)})
+    except LoginFailed as e:
+        return JSONResponse({"detail": str(e)}, status.HTTP_401_UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
+
+
+@router.post("/api/v1/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+def post_logout(request: Request, conn: Conn, who: Anyone) -> None:
+    """Revoke the token this request carries."""
+    conn.execute(sa.update(api_tokens).where(api_tokens.c.token_sha256 == hash_token(bearer_token(request)))
+                 .values(revoked=True))
+    write_audit(conn, who.label, "token.revoke", who.label, "logout")
+
+
+@router.post("/api/v1/users", status_code=status.HTTP_201_CREATED, response_model=UserPublic)
+def post_user(body: UserCreate, conn: Conn, who: Admin) -> dict:
+    try:
+        return create_user(conn, body.username, body.password, body.role, actor=who.label, site_id=body.site_id,
+                           district=body.district, employee_id=body.employee_id)
+    except UserError as e:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(e)) from e
+
+
+@router.post("/api/v1/users/{username}/disabled", status_code=status.HTTP_204_NO_CONTENT)
+def post_user_disabled(username: str, disabled: bool, conn: Conn, who: Admin) -> None:
+    """Disable (?disabled=true) or re-enable a user; their tokens already issued are revoked on disable."""
+    try:
+        set_disabled(conn, username, disabled, actor=who.label)
+    except UserError as e:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(e)) from e

@@ -1,0 +1,182 @@
+"""/api/v1/inspections: field inspections by staff on tour (their own), the list and per-officer counts for
+their seniors, and whether a site keeps the photos."""
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from central_server.api.scope import (
+    Anyone,
+    EmployeeOnly,
+    Manager,
+    check_employee_access,
+    own_employee_id,
+    scoped_sites,
+)
+from central_server.attendance import day_bounds, parse_day
+from central_server.auth import Role
+from central_server.deps import Conn, check_site_scope
+from central_server.domain_schemas import CheckinCreate
+from central_server.geofence import INDIA_BBOX, GeofenceError, _check_position
+from central_server.inspections import (
+    InspectionRejected,
+    list_inspections,
+    officer_summary,
+    record_inspection,
+    set_keep_photos,
+)
+
+router = APIRouter(prefix="/api/v1/inspections", tags=["inspections"])
+
+_checkin = CheckinCreate.model_fields
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+FLAGS = Literal["repeat_village", "no_tour", "accuracy_too_poor", "device_clock_skew", "queued_offline"]
+
+
+class InspectionCreate(BaseModel):
+    """One site visit on tour. Times carry their zone (Z or +05:30); lat/lon/accuracy as for check-ins."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    idempotency_key: Annotated[str, _checkin["idempotency_key"]]
+    lat: Annotated[float, _checkin["lat"]]
+    lon: Annotated[float, _checkin["lon"]]
+    accuracy_m: Annotated[float, _checkin["accuracy_m"]]
+    device_time: Annotated[str, _checkin["device_time"]]
+    device_sent_time: Annotated[str | None, _checkin["device_sent_time"]] = None
+    block: Text
+    village: Text
+    work_item: Text
+    notes: Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)] = ""
+    photo_jpeg_b64: Annotated[str, StringConstraints(min_length=16, max_length=1_400_000)] = Field(
+        description="base64 JPEG; only its sha256 and size are kept unless the site keeps photos")
+
+    # The same checks as a check-in's times, and the geofence module's service-area and swapped-order checks.
+    _instant = field_validator("device_time", "device_sent_time")(CheckinCreate._instant.__func__)
+
+    @model_validator(mode="after")
+    def _in_service_area(self) -> "InspectionCreate":
+        try:
+            _check_position([self.lon, self.lat], "lat/lon", INDIA_BBOX)
+        except GeofenceError as e:
+            raise ValueError(str(e)) from e
+        return self
+
+
+class InspectionPublic(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    inspection_id: str
+    employee_id: str
+    site_id: str
+    tour_id: int | None
+    lat: float
+    lon: float
+    accuracy_m: float
+    block: str
+    village: str
+    work_item: str
+    notes: str
+    device_time: str
+    event_time: str
+    received_at: str
+    photo_sha256: str
+    photo_bytes: int
+    photo_kept: bool
+    flags: list[str]
+    replayed: bool = False
+
+
+class VillageVisits(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    village: str
+    visits: int
+
+
+class OfficerSummary(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    employee_id: str
+    inspections: int
+    repeat_village: int = Field(description="inspections flagged repeat_village")
+    villages: list[VillageVisits]
+
+
+class PhotoPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    keep_photos: bool
+
+
+@router.post("", response_model=InspectionPublic,
+             responses={200: {"description": "a resend of an earlier idempotency key: the first result"},
+                        201: {"description": "stored"}, 422: {"description": "bad input; the field is named"}})
+def post_inspection(body: InspectionCreate, request: Request, response: Response, conn: Conn,
+                    who: EmployeeOnly) -> dict:
+    """Flags: `repeat_village` (more than access.repeat_village_visits visits by this officer to the village,
+    by block and name, within access.repeat_village_days days; defaults 3 in 30), `no_tour` (no approved tour
+    covers the day), `accuracy_too_poor` (> 100 m), `device_clock_skew`, `queued_offline` (as for check-ins)."""
+    emp = check_employee_access(conn, who, own_employee_id(who))
+    if not emp["active"]:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=f"employee {emp['employee_id']} is not active")
+    access = request.app.state.config.access
+    try:
+        result = record_inspection(conn, emp, body.model_dump(), datetime.now(UTC), actor=who.label,
+                                   tz=request.app.state.config.timezone, repeat_visits=access.repeat_village_visits,
+                                   repeat_days=access.repeat_village_days)
+    except InspectionRejected as e:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"{e.field}: {e}") from e
+    response.status_code = status.HTTP_200_OK if result["replayed"] else status.HTTP_201_CREATED
+    return result
+
+
+def _bounds(request: Request, since: str | None, until: str | None) -> tuple[str | None, str | None]:
+    tz = request.app.state.config.timezone
+    try:
+        lo = None if since is None else day_bounds(parse_day(since), tz)[0]
+        hi = None if until is None else day_bounds(parse_day(until), tz)[1]
+    except ValueError as e:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"since/until: {e}") from e
+    return lo, hi
+
+
+def _scoped(request: Request, conn: Conn, who, site_id, employee_id, since, until, flag=None) -> list[dict]:
+    if who.role is Role.EMPLOYEE:
+        mine = own_employee_id(who)
+        if employee_id not in (None, mine):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, detail="an employee token sees its own employee only")
+        employee_id = mine
+    visible = scoped_sites(conn, who, site_id)
+    lo, hi = _bounds(request, since, until)
+    return list_inspections(conn, sites=visible, employee_id=employee_id, lo=lo, hi=hi, flag=flag)
+
+
+Since = Annotated[str | None, Query(description="first local day, YYYY-MM-DD")]
+Until = Annotated[str | None, Query(description="last local day, YYYY-MM-DD")]
+
+
+@router.get("", response_model=list[InspectionPublic])
+def get_inspections(request: Request, conn: Conn, who: Anyone, site_id: str | None = None,
+                    employee_id: str | None = None, since: Since = None, until: Until = None,
+                    flag: FLAGS | None = None) -> list[dict]:
+    """Newest first (at most 1000): an employee sees their own, site roles their site, a district officer
+    the sites of their district."""
+    return _scoped(request, conn, who, site_id, employee_id, since, until, flag)
+
+
+@router.get("/officers", response_model=list[OfficerSummary])
+def get_officer_summary(request: Request, conn: Conn, who: Anyone, site_id: str | None = None,
+                        employee_id: str | None = None, since: Since = None, until: Until = None) -> list[dict]:
+    """Per officer in scope: inspections and how many were flagged repeat_village, most flagged first."""
+    return officer_summary(_scoped(request, conn, who, site_id, employee_id, since, until))
+
+
+@router.put("/settings/{site_id}", response_model=PhotoPolicy)
+def put_photo_policy(site_id: str, body: PhotoPolicy, conn: Conn, who: Manager) -> dict:
+    """Whether this site keeps inspection photos (default: no, only their sha256 and size)."""
+    check_site_scope(who, site_id)
+    set_keep_photos(conn, site_id, body.keep_photos, actor=who.label)
+    return body.model_dump()

@@ -1,0 +1,157 @@
+"""/api/v1/tasks and /api/v1/notices for officers; /api/v1/me/tasks and /api/v1/me/notices for the mobile app."""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, status
+from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
+
+from central_server.api.scope import (
+    Anyone,
+    EmployeeOnly,
+    check_employee_access,
+    forbidden,
+    own_employee_id,
+    scoped_sites,
+)
+from central_server.auth import Principal, Role
+from central_server.deps import Conn, check_site_scope, require_roles
+from central_server.domain_schemas import Day
+from central_server.employees import get_employee
+from central_server.tasks import (
+    TaskNotFound,
+    assign_task,
+    list_notices,
+    list_tasks,
+    mark_done,
+    notices_for_site,
+    send_notice,
+)
+from hajiri_wire.record import PersonId, SiteId
+
+router = APIRouter(tags=["tasks"])
+
+# Officers who hand out work and notices (issue: office head, district officer, state admin).
+Officer = Annotated[Principal, Depends(require_roles(Role.STATE_ADMIN, Role.DISTRICT_OFFICER, Role.OFFICE_HEAD))]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Body = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TaskCreate(Strict):
+    employee_id: PersonId
+    title: Title
+    details: Body = ""
+    due_day: Day | None = None
+
+
+class TaskPublic(Strict):
+    id: int
+    employee_id: str
+    site_id: str
+    title: str
+    details: str
+    due_day: str | None
+    status: str
+    assigned_by: str
+    done_note: str | None
+    created_at: str
+    updated_at: str
+
+
+class TaskDone(Strict):
+    note: Body = ""
+
+
+class NoticeCreate(Strict):
+    audience: Literal["site", "district", "all"]
+    site_id: SiteId | None = None
+    district: Title | None = None
+    title: Title
+    body: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+    @model_validator(mode="after")
+    def _target(self) -> "NoticeCreate":
+        if (self.audience == "site") != (self.site_id is not None):
+            raise ValueError("site_id is given exactly when audience is 'site'")
+        if (self.audience == "district") != (self.district is not None):
+            raise ValueError("district is given exactly when audience is 'district'")
+        return self
+
+
+class NoticePublic(Strict):
+    id: int
+    audience: str
+    site_id: str | None
+    district: str | None
+    title: str
+    body: str
+    sent_by: str
+    created_at: str
+
+
+@router.post("/api/v1/tasks", status_code=status.HTTP_201_CREATED, response_model=TaskPublic)
+def post_task(body: TaskCreate, conn: Conn, who: Officer) -> dict:
+    """Assign a task to an employee the caller may see (their site, or their district's sites)."""
+    emp = check_employee_access(conn, who, body.employee_id)
+    return assign_task(conn, emp, body.title, body.details, body.due_day, actor=who.label)
+
+
+@router.get("/api/v1/tasks", response_model=list[TaskPublic])
+def get_tasks(conn: Conn, who: Anyone, site_id: str | None = None, employee_id: str | None = None,
+              status: Literal["open", "done"] | None = None) -> list[dict]:
+    if who.role is Role.EMPLOYEE:
+        if employee_id not in (None, own_employee_id(who)):
+            raise forbidden("an employee token sees its own employee only")
+        employee_id = own_employee_id(who)
+    return list_tasks(conn, sites=scoped_sites(conn, who, site_id), employee_id=employee_id, status=status)
+
+
+@router.get("/api/v1/me/tasks", response_model=list[TaskPublic])
+def get_my_tasks(conn: Conn, who: EmployeeOnly, status: Literal["open", "done"] | None = None) -> list[dict]:
+    return list_tasks(conn, sites=None, employee_id=own_employee_id(who), status=status)
+
+
+@router.post("/api/v1/me/tasks/{task_id}/done", response_model=TaskPublic)
+def post_task_done(task_id: int, body: TaskDone, conn: Conn, who: EmployeeOnly) -> dict:
+    try:
+        return mark_done(conn, task_id, own_employee_id(who), body.note, actor=who.label)
+    except TaskNotFound as e:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(e)) from e
+
+
+def _check_audience(who: Principal, body: NoticeCreate) -> None:
+    if body.audience == "site":
+        check_site_scope(who, body.site_id)
+    elif body.audience == "district":
+        if who.role is Role.OFFICE_HEAD:
+            raise forbidden("an office head sends notices to their own site only")
+        if who.district is not None and body.district.strip().lower() != who.district.strip().lower():
+            raise forbidden(f"this token is limited to district {who.district}")
+    elif who.role is not Role.STATE_ADMIN:
+        raise forbidden("only a state admin sends a notice to everyone")
+
+
+@router.post("/api/v1/notices", status_code=status.HTTP_201_CREATED, response_model=NoticePublic)
+def post_notice(body: NoticeCreate, conn: Conn, who: Officer) -> dict:
+    """A group notice: to one site, to every site of a district, or (state admin) to all."""
+    _check_audience(who, body)
+    return send_notice(conn, body.audience, body.title, body.body, actor=who.label, site_id=body.site_id,
+                       district=body.district)
+
+
+@router.get("/api/v1/notices", response_model=list[NoticePublic])
+def get_notices(conn: Conn, who: Anyone, site_id: str | None = None) -> list[dict]:
+    """Notices reaching the caller's sites (an employee: their own site's), newest first."""
+    return list_notices(conn, sites=scoped_sites(conn, who, site_id), district=who.district)
+
+
+@router.get("/api/v1/me/notices", response_model=list[NoticePublic])
+def get_my_notices(conn: Conn, who: EmployeeOnly) -> list[dict]:
+    """What the mobile app shows: notices to the employee's site, its district and everyone."""
+    emp = get_employee(conn, own_employee_id(who))
+    if emp is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="this token's employee is no longer registered")
+    return notices_for_site(conn, emp["site_id"])

@@ -22,6 +22,7 @@ from central_server.api import (
     ingest_stats,
     inspections,
     people,
+    reports,
     rollcall,
     sites,
     tasks,
@@ -71,6 +72,7 @@ def create_app(config: ServerConfig, *, engine: Engine | None = None, start_inge
         app.include_router(module.router)
     for module in (auth_login, inspections, tasks):  # access: login, users, field inspections, tasks
         app.include_router(module.router)
+    app.include_router(reports.router)  # muster roll, monthly/salary report, roll-up, late and absent lists
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict:

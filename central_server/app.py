@@ -26,6 +26,7 @@ from central_server.api import (
     rollcall,
     sites,
     tasks,
+    templates,
 )
 from central_server.auth import ensure_bootstrap_token
 from central_server.config import ServerConfig
@@ -68,7 +69,7 @@ def create_app(config: ServerConfig, *, engine: Engine | None = None, start_inge
     app.state.ingest_stats = IngestStats()
     app.state.ingest_worker = None
     for module in (sites, people, devices, attendance, ingest_stats, dashboard, employees, geofences, absences,
-                   checkins, days, explanations, imports, rollcall):
+                   checkins, days, explanations, imports, rollcall, templates):
         app.include_router(module.router)
     for module in (auth_login, inspections, tasks):  # access: login, users, field inspections, tasks
         app.include_router(module.router)

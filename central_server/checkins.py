@@ -1,11 +1,13 @@
-"""Mobile check-ins: selfie and time checks, geofence test, flags, idempotent storage, then the day recomputed."""
+"""Mobile check-ins: selfie 1:1 match and liveness, time checks, geofence test, flags, idempotent storage,
+then the day recomputed."""
 
 import base64
 import binascii
 import hashlib
-import threading
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -19,8 +21,12 @@ from central_server.geofence import MAX_ACCURACY_BUFFER_M, check_point, distance
 from central_server.rules.recompute import recompute_days
 from central_server.rules.shift import ShiftRule, day_of
 from central_server.rules.timeline import kiosk_events, parse_instant, wire
-from edge_models.opencv_runtime import Detector
+from central_server.templates import SelfieCheck, TemplateKeyError, verify_selfie
+from central_server.templates_db import checkin_selfies
+from edge_models.opencv_runtime import MODEL_VERSION
 from hajiri_wire.ids import uuid7
+
+log = logging.getLogger(__name__)
 
 MAX_SELFIE_BYTES = 256 * 1024
 MIN_SELFIE_SIDE = 64
@@ -49,18 +55,8 @@ class Place:
     what: str
 
 
-_detectors = threading.local()
-
-
-def count_faces(image: np.ndarray) -> int:
-    """Faces YuNet finds in the selfie (the kiosk's detector; one per thread, it is not thread-safe)."""
-    if not hasattr(_detectors, "yunet"):
-        _detectors.yunet = Detector()
-    return len(_detectors.yunet.detect(image))
-
-
-def check_selfie(b64: str) -> tuple[str, list[str]]:
-    """sha256 of a decodable JPEG within the size cap, and face flags; the image itself is not kept."""
+def decode_selfie(b64: str) -> tuple[str, np.ndarray]:
+    """(sha256, pixels) of a decodable JPEG within the size cap, or CheckinRejected naming the field."""
     try:
         raw = base64.b64decode(b64, validate=True)
     except (binascii.Error, ValueError) as e:
@@ -75,9 +71,23 @@ def check_selfie(b64: str) -> tuple[str, list[str]]:
     if min(image.shape[:2]) < MIN_SELFIE_SIDE:
         raise CheckinRejected("selfie_jpeg_b64", f"image is {image.shape[1]}x{image.shape[0]}; "
                                                  f"at least {MIN_SELFIE_SIDE} px a side")
-    faces = count_faces(image)
-    flags = ["selfie_no_face"] if faces == 0 else ["selfie_many_faces"] if faces > 1 else []
-    return hashlib.sha256(raw).hexdigest(), flags
+    return hashlib.sha256(raw).hexdigest(), image
+
+
+def check_selfie(conn: sa.Connection, employee_id: str, image: np.ndarray, key_path: Path) -> SelfieCheck:
+    """The 1:1 match and passive liveness verdict; a template key that cannot be read leaves the selfie
+    unverified (the check-in is still recorded, and the log says why)."""
+    try:
+        return verify_selfie(conn, employee_id, image, key_path)
+    except TemplateKeyError as e:
+        log.error("check-in selfie of %s not verified: %s", employee_id, e)
+        return SelfieCheck(0, 0, None, None, ["selfie_unverified"], "unverified")
+
+
+def selfie_seen_before(conn: sa.Connection, employee_id: str, sha256: str) -> bool:
+    """The very same JPEG bytes sent with an earlier check-in: a camera never takes the same photo twice."""
+    return conn.execute(sa.select(checkins.c.checkin_id).where(
+        checkins.c.employee_id == employee_id, checkins.c.selfie_sha256 == sha256).limit(1)).first() is not None
 
 
 def settle_time(device_time: datetime, sent_time: datetime | None, received: datetime) -> tuple[datetime, list[str]]:
@@ -159,9 +169,16 @@ def _find(conn: sa.Connection, employee_id: str, key: str):
                                                   checkins.c.idempotency_key == key)).first()
 
 
-def assess(conn: sa.Connection, employee: dict, body: dict, received: datetime) -> dict:
-    """Every check on a new check-in; the row to store (CheckinRejected for a selfie that is no JPEG)."""
-    selfie_sha, flags = check_selfie(body["selfie_jpeg_b64"])
+def assess(conn: sa.Connection, employee: dict, body: dict, received: datetime,
+           key_path: Path) -> tuple[dict, SelfieCheck]:
+    """Every check on a new check-in: the row to store and the selfie verdict (CheckinRejected for a selfie
+    that is no JPEG, before anything is stored)."""
+    selfie_sha, image = decode_selfie(body["selfie_jpeg_b64"])
+    selfie = check_selfie(conn, employee["employee_id"], image, key_path)
+    del image  # the selfie's pixels go no further than this function (privacy): only the scores are kept
+    flags = list(selfie.flags)
+    if selfie_seen_before(conn, employee["employee_id"], selfie_sha):
+        flags.append("selfie_reused")
     sent = parse_instant(body["device_sent_time"]) if body.get("device_sent_time") else None
     at, time_flags = settle_time(parse_instant(body["device_time"]), sent, received)
     gid, dist, fence_flags = _fence_flags(conn, employee, body["lat"], body["lon"], body["accuracy_m"])
@@ -173,40 +190,51 @@ def assess(conn: sa.Connection, employee: dict, body: dict, received: datetime) 
     here = Place(at, body["lat"], body["lon"], body["accuracy_m"], "this check-in")
     if impossible_travel(previous_place(conn, employee["employee_id"], at), here):
         flags.append("impossible_travel")
-    # Templates live encrypted on the kiosks; the server has none to compare a selfie with yet, so the
-    # selfie is only checked to hold one face (YuNet), not matched to the employee.
-    flags.append("selfie_unverified")
     return {"checkin_id": uuid7(), "employee_id": employee["employee_id"],
             "idempotency_key": body["idempotency_key"], "event": body["event"], "lat": body["lat"],
             "lon": body["lon"], "accuracy_m": body["accuracy_m"], "device_time": body["device_time"],
             "event_time": wire(at), "received_at": wire(received), "geofence_id": gid, "distance_m": dist,
-            "flags": ",".join(sorted(set(flags))), "selfie_sha256": selfie_sha, "selfie_status": "unverified",
-            "mock_location": body.get("mock_location"), "app_version": body.get("app_version")}
+            "flags": ",".join(sorted(set(flags))), "selfie_sha256": selfie_sha, "selfie_status": selfie.status,
+            "mock_location": body.get("mock_location"), "app_version": body.get("app_version")}, selfie
 
 
 def record_checkin(conn: sa.Connection, employee: dict, body: dict, received: datetime, *, tz: str,
-                   actor: str) -> dict:
-    """Store one check-in (or return the stored one for a resent idempotency key) and recompute its day."""
+                   actor: str, key_path: Path) -> dict:
+    """Store one check-in with its selfie scores (or return the stored one for a resent idempotency key)
+    and recompute its day. key_path: the template key (ServerConfig.templates_key_path)."""
     existing = _find(conn, employee["employee_id"], body["idempotency_key"])
     if existing is not None:
-        return {**public(existing), "replayed": True}
-    row = assess(conn, employee, body, received)
+        return {**public(existing), **selfie_scores(conn, existing.checkin_id), "replayed": True}
+    row, selfie = assess(conn, employee, body, received, key_path)
+    scores = {"checkin_id": row["checkin_id"], "faces": selfie.faces, "templates": selfie.templates,
+              "match_score": selfie.match_score, "liveness_score": selfie.liveness_score,
+              "model_version": MODEL_VERSION}
     try:
         with conn.begin_nested():
             conn.execute(sa.insert(checkins).values(**row))
+            conn.execute(sa.insert(checkin_selfies).values(**scores))
     except sa.exc.IntegrityError:
         # The same key raced in on another request: answer with the one that won.
         won = _find(conn, employee["employee_id"], body["idempotency_key"])
         if won is None:
             raise
-        return {**public(won), "replayed": True}
+        return {**public(won), **selfie_scores(conn, won.checkin_id), "replayed": True}
     day = day_of(_rule_of(conn, employee), parse_instant(row["event_time"]), tz)
     if {"outside_fence", "no_geofence"} & set(row["flags"].split(",")):
         raise_request(conn, employee["employee_id"], day.isoformat(), "outside_fence", row["checkin_id"])
     write_audit(conn, actor, "checkin.create", employee["employee_id"],
                 f"id={row['checkin_id']} {row['event']} flags={row['flags']}")
     recompute_days(conn, employee["employee_id"], [day], tz)
-    return {**public(row), "replayed": False}
+    return {**public(row), "selfie_match_score": selfie.match_score, "selfie_liveness_score": selfie.liveness_score,
+            "replayed": False}
+
+
+def selfie_scores(conn: sa.Connection, checkin_id: str) -> dict:
+    """The stored selfie numbers of a check-in (None for check-ins stored before migration 6)."""
+    row = conn.execute(sa.select(checkin_selfies.c.match_score, checkin_selfies.c.liveness_score).where(
+        checkin_selfies.c.checkin_id == checkin_id)).first()
+    return {"selfie_match_score": None if row is None else row.match_score,
+            "selfie_liveness_score": None if row is None else row.liveness_score}
 
 
 def _rule_of(conn: sa.Connection, employee: dict) -> ShiftRule:

@@ -105,6 +105,9 @@ class ServerConfig(BaseModel):
     mqtt: MqttConfig = MqttConfig()
     ingest: IngestConfig = IngestConfig()
     access: AccessConfig = AccessConfig()
+    # AES-256 key (hex, mode 0600, created on first enrolment) for the central face templates. Default:
+    # templates.key beside a SQLite database, else ./var/templates.key. Never in the repo.
+    template_key_file: Path | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -132,6 +135,15 @@ class ServerConfig(BaseModel):
     @property
     def sqlalchemy_url(self) -> str:
         return sqlalchemy_url(self.database_url)
+
+    @property
+    def templates_key_path(self) -> Path:
+        """Where the template key lives: the configured file, else the server's data dir."""
+        if self.template_key_file is not None:
+            return self.template_key_file
+        if self.database_url.startswith("sqlite:///") and self.database_url != "sqlite:///:memory:":
+            return Path(self.database_url[len("sqlite:///"):]).parent / "templates.key"
+        return Path("var") / "templates.key"
 
 
 def sqlalchemy_url(url: str) -> str:

@@ -94,10 +94,11 @@ class Demo:
         if self.broker is not None:
             self.broker.stop()
 
-    def api(self, method: str, path: str, body: dict | None = None) -> object:
+    def api(self, method: str, path: str, body: dict | None = None, token: str | None = None) -> object:
+        """One JSON call to the server as the admin (or as `token`, e.g. an employee's phone)."""
         req = urllib.request.Request(self.base_url + path, method=method,
                                      data=None if body is None else json.dumps(body).encode(),
-                                     headers={"Authorization": f"Bearer {self.admin_token}",
+                                     headers={"Authorization": f"Bearer {token or self.admin_token}",
                                               "Content-Type": "application/json"})
         with urllib.request.urlopen(req, timeout=10) as resp:
             return json.loads(resp.read() or b"null")
@@ -244,18 +245,41 @@ def start_services(demo: Demo) -> Path:
     return device_dir
 
 
-def enrol_people(demo: Demo, face_set) -> dict:
+def enrol_people(demo: Demo, face_set) -> tuple[dict, dict[str, str]]:
+    """The kiosk gallery, the people, and (central side) employees with templates and phone tokens.
+    Returns (the enrol report, employee_id -> phone token)."""
+    from hajiri_cli.demo_mobile import seed_domain
+
     work = demo.workdir
-    out = subprocess.run([sys.executable, "-m", "hajiri_cli", "enrol", "--photos", str(work / "photos"),
-                          "--out", str(work / "gallery.hjg")], capture_output=True, text=True, timeout=300)
-    # The enrol photos are raw faces: they go as soon as the templates exist.
-    shutil.rmtree(work / "photos", ignore_errors=True)
-    if out.returncode != 0:
-        raise RuntimeError(f"hajiri enrol failed: {out.stderr.strip()}")
-    for person in face_set.people:
-        demo.api("POST", "/api/v1/people", {"person_id": person.person_id, "name": person.name,
-                                            "site_id": SITE_ID})
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    try:
+        out = subprocess.run([sys.executable, "-m", "hajiri_cli", "enrol", "--photos", str(work / "photos"),
+                              "--out", str(work / "gallery.hjg")], capture_output=True, text=True, timeout=300)
+        if out.returncode != 0:
+            raise RuntimeError(f"hajiri enrol failed: {out.stderr.strip()}")
+        report = json.loads(out.stdout.strip().splitlines()[-1])
+        for person in face_set.people:
+            demo.api("POST", "/api/v1/people", {"person_id": person.person_id, "name": person.name,
+                                                "site_id": SITE_ID})
+        # The server gets the photos the kiosk enrolled from (a skipped one has no face or several).
+        skipped = {Path(s["photo"]) for s in report["skipped"]}
+        tokens = seed_domain(demo, SITE_ID, face_set.people, work / "photos", skip=skipped)
+    finally:
+        # The enrol photos are raw faces: they go as soon as the templates exist (kiosk and central).
+        shutil.rmtree(work / "photos", ignore_errors=True)
+    return report, tokens
+
+
+def run_mobile(demo: Demo, face_set, tokens: dict[str, str]) -> dict:
+    """Field staff's check-ins through the API, the explanation requests they and the rules raised, and the
+    month's report files: the summary keys mobile_checkins, mobile_flagged, explanations_raised, reports."""
+    from hajiri_cli.demo_mobile import send_checkins, write_reports
+
+    results = send_checkins(demo, face_set.people, tokens)
+    raised = demo.api("GET", "/api/v1/explanations")
+    return {"mobile_checkins": sum(r["accepted"] for r in results),
+            "mobile_flagged": sum(bool(r["flags"]) for r in results),
+            "explanations_raised": len(raised),
+            "reports": write_reports(f"sqlite:///{demo.workdir / 'central.db'}", demo.workdir / "reports")}
 
 
 def start_kiosk(demo: Demo, device_dir: Path, replay_fps: float | None) -> None:
@@ -340,7 +364,7 @@ def run_demo(demo: Demo, args: argparse.Namespace, shared: Path | None, stop: th
     log.info("faces: %s, %d people, %d strangers, %d frames", face_set.source_name, len(face_set.people),
              len(face_set.strangers), len(walkpast.frames))
     device_dir = start_services(demo)
-    enrol_people(demo, face_set)
+    _, tokens = enrol_people(demo, face_set)
     replay_fps = args.replay_fps if args.replay_fps is not None else (None if headless else 15.0)
     start_kiosk(demo, device_dir, replay_fps)
     print(f"Dashboard: {demo.base_url}/dashboard?token={demo.admin_token}", flush=True)
@@ -362,8 +386,9 @@ def run_demo(demo: Demo, args: argparse.Namespace, shared: Path | None, stop: th
     # Let the sync agent drain: everything written should be acked and in the central DB.
     with contextlib.suppress(TimeoutError):
         wait_until(drained, max(0.0, min(remaining() - 3, 60.0)), "the sync agent to drain")
+    mobile = run_mobile(demo, face_set, tokens)
     if not headless:
         print("Demo running; press Ctrl-C to stop.", flush=True)
         while not stop.is_set() and remaining() > 0:
             time.sleep(0.5)
-    return summarise(demo, walkpast), kiosk.returncode
+    return {**summarise(demo, walkpast), **mobile}, kiosk.returncode

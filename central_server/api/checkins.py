@@ -5,6 +5,7 @@ from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from pydantic import Field
 
 from central_server.api.scope import (
     Anyone,
@@ -18,20 +19,41 @@ from central_server.checkins import CheckinRejected, public, record_checkin
 from central_server.deps import Conn
 from central_server.domain_db import checkins, employees
 from central_server.domain_schemas import CheckinCreate, CheckinPublic
+from central_server.templates_db import checkin_selfies
 
 router = APIRouter(prefix="/api/v1/checkins", tags=["checkins"])
+
+
+class CheckinResult(CheckinPublic):
+    """A stored check-in with its selfie's numbers (the selfie image itself is never kept)."""
+
+    selfie_match_score: float | None = Field(
+        None, description="best cosine similarity of the selfie to the employee's templates (SFace, as on the "
+                          "kiosk); null when no single face or no template; below the shipped threshold is "
+                          "selfie_mismatch")
+    selfie_liveness_score: float | None = Field(
+        None, description="passive liveness of the selfie (the kiosk's per-frame cues, 0..1, higher = live); "
+                          "below the kiosk's fusion threshold is selfie_spoof")
 
 FLAGS_DOC = """Flags on the answer: `outside_fence` (not within any allowed fence widened by the accuracy,
 capped at 100 m; raises an explanation request), `no_geofence`, `accuracy_too_poor` (> 100 m),
 `mock_location` (client hint), `impossible_travel` (> 150 km/h from the previous kiosk or mobile event),
 `device_clock_skew` (phone clock off by > 5 min), `queued_offline` (taken > 5 min before it was sent; the
-original time is kept), `selfie_no_face` / `selfie_many_faces` (YuNet found no face / several), `selfie_unverified` (the server
-holds no face templates yet: the selfie is checked for one face, not matched to the employee; only its
-sha256 is kept). Check-ins flagged outside_fence, no_geofence,
-mock_location or impossible_travel do not count toward the day unless an explanation is accepted."""
+original time is kept).
+
+Selfie (`selfie_jpeg_b64`: a base64 JPEG, at most 256 KiB, at least 64 px a side; one that does not decode
+is a 422 naming the field and nothing is stored): `selfie_no_face` / `selfie_many_faces` (YuNet found no
+face / several), `selfie_mismatch` (SFace 1:1 against the employee's encrypted templates, below the kiosk's
+shipped cosine threshold), `selfie_spoof` (the kiosk's passive per-frame liveness cues on the selfie: a
+printed photo or a screen), `no_templates` (the employee has no enrolled template: nothing to compare; the
+check-in is still recorded), `selfie_reused` (the exact JPEG of an earlier check-in), `selfie_unverified`
+(the server's template key could not be read). `selfie_status` sums it up: verified, mismatch, spoof,
+no_templates, no_face, many_faces or unverified. The selfie image is never stored: only its sha256 and the
+scores. Check-ins flagged outside_fence, no_geofence, mock_location or impossible_travel do not count toward
+the day unless an explanation is accepted."""
 
 
-@router.post("", response_model=CheckinPublic, description=FLAGS_DOC,
+@router.post("", response_model=CheckinResult, description=FLAGS_DOC,
              responses={200: {"description": "a resend of an earlier idempotency key: the first result"},
                         201: {"description": "stored"}, 422: {"description": "bad input; the field is named"}})
 def post_checkin(body: CheckinCreate, request: Request, response: Response, conn: Conn, who: EmployeeOnly) -> dict:
@@ -41,15 +63,16 @@ def post_checkin(body: CheckinCreate, request: Request, response: Response, conn
     if not emp["active"]:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=f"employee {body.employee_id} is not active")
     try:
-        result = record_checkin(conn, emp, body.model_dump(), datetime.now(UTC),
-                                tz=request.app.state.config.timezone, actor=who.label)
+        config = request.app.state.config
+        result = record_checkin(conn, emp, body.model_dump(), datetime.now(UTC), tz=config.timezone,
+                                actor=who.label, key_path=config.templates_key_path)
     except CheckinRejected as e:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"{e.field}: {e}") from e
     response.status_code = status.HTTP_200_OK if result["replayed"] else status.HTTP_201_CREATED
     return result
 
 
-@router.get("", response_model=list[CheckinPublic])
+@router.get("", response_model=list[CheckinResult])
 def get_checkins(request: Request, conn: Conn, who: Anyone,
                  date: Annotated[str, Query(description="local day, YYYY-MM-DD")],
                  site_id: str | None = None, employee_id: str | None = None) -> list[dict]:
@@ -59,7 +82,10 @@ def get_checkins(request: Request, conn: Conn, who: Anyone,
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"date: {e}") from e
     site_id, employee_id = scoped_query(who, site_id, employee_id)
     lo, hi = day_bounds(day, request.app.state.config.timezone)
-    q = (sa.select(checkins).join(employees, employees.c.employee_id == checkins.c.employee_id)
+    q = (sa.select(checkins, checkin_selfies.c.match_score.label("selfie_match_score"),
+                   checkin_selfies.c.liveness_score.label("selfie_liveness_score"))
+         .join(employees, employees.c.employee_id == checkins.c.employee_id)
+         .outerjoin(checkin_selfies, checkin_selfies.c.checkin_id == checkins.c.checkin_id)
          .where(checkins.c.event_time >= lo, checkins.c.event_time < hi).order_by(checkins.c.event_time))
     if site_id is not None:
         q = q.where(employees.c.site_id == site_id)

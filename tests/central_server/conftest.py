@@ -14,6 +14,7 @@ from central_server.config import ServerConfig
 from central_server.db import make_engine, metadata
 from central_server.migrations import migrate
 from central_server.registry import create_site, register_device
+from central_server.templates_db import employee_templates  # noqa: F401  (emptied between tests)
 from hajiri_wire import GENESIS_HASH, AttendanceRecord, DeviceKey, UnsignedRecord, record_hash, sign_record
 from hajiri_wire.ids import uuid7
 

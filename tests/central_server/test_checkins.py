@@ -41,8 +41,8 @@ def jpeg_b64(side: int = 128) -> str:
 
 
 SELFIE = jpeg_b64()
-# The default selfie is noise: no face in it. The server says so and that it could not match anyone.
-NOISE_FLAGS = ["selfie_no_face", "selfie_unverified"]
+# The default selfie is noise: no face in it. The server says so, and that it holds no template to match.
+NOISE_FLAGS = ["no_templates", "selfie_no_face"]
 
 
 def iso(dt: datetime) -> str:
@@ -92,7 +92,7 @@ def test_inside_the_fence_is_stored_once_and_a_resend_returns_the_same(client, w
     r = post(client, world)
     assert r.status_code == 201, r.text
     first = r.json()
-    assert first["flags"] == NOISE_FLAGS and first["selfie_status"] == "unverified"
+    assert first["flags"] == NOISE_FLAGS and first["selfie_status"] == "no_face"
     assert first["geofence_id"] is not None and first["distance_m"] == 0 and not first["replayed"]
     again = post(client, world, lat=LAT0 + 0.5)  # a resend (even garbled) with the same key changes nothing
     assert again.status_code == 200 and again.json()["replayed"]
@@ -168,9 +168,11 @@ def test_selfie_faces_are_counted_with_the_kiosk_detector(client, world, shared_
         return base64.b64encode(cv2.imencode(".jpg", img)[1].tobytes()).decode()
 
     one = post(client, world, selfie_jpeg_b64=b64(face))
-    assert one.json()["flags"] == ["selfie_unverified"]
+    assert "no_templates" in one.json()["flags"] and "selfie_no_face" not in one.json()["flags"]
+    assert one.json()["selfie_match_score"] is None and one.json()["selfie_liveness_score"] is not None
     two = post(client, world, idempotency_key="phone-1:0002", selfie_jpeg_b64=b64(cv2.hconcat([face, other])))
-    assert two.json()["flags"] == ["selfie_many_faces", "selfie_unverified"]
+    assert two.json()["flags"] == ["no_templates", "selfie_many_faces"]
+    assert two.json()["selfie_status"] == "many_faces"
 
 
 def test_clock_skew_and_queued_offline(client, world):

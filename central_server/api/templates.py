@@ -1,0 +1,95 @@
+"""/api/v1/employees/{id}/templates: enrol an employee's face templates centrally (for 1:1 selfie checks)."""
+
+import base64
+import binascii
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from pydantic import Field, StringConstraints
+
+from central_server.api.scope import check_employee_access
+from central_server.audit import write_audit
+from central_server.auth import Principal, Role
+from central_server.deps import Conn, require_roles
+from central_server.domain_schemas import Strict
+from central_server.templates import TemplateError, TemplateKeyError, enrol_photos, template_rows
+from central_server.templates_db import employee_templates
+from edge_models.opencv_runtime import BadFrame, decode_image
+
+router = APIRouter(prefix="/api/v1/employees", tags=["templates"])
+
+# Who may enrol faces: state admins, IT staff, and the office head of the employee's own site.
+Enroller = Annotated[Principal, Depends(require_roles(Role.STATE_ADMIN, Role.IT_STAFF, Role.OFFICE_HEAD))]
+
+MAX_PHOTO_B64 = 1_400_000  # about 1 MiB of image
+
+
+class TemplatePhotos(Strict):
+    photos_b64: Annotated[list[Annotated[str, StringConstraints(min_length=16, max_length=MAX_PHOTO_B64)]],
+                          Field(min_length=1, max_length=10)] = Field(
+        description="1-10 photos (base64 JPEG or PNG), each with exactly one face; used once, never stored")
+
+
+class TemplateInfo(Strict):
+    template_no: int
+    model_version: str
+    created_at: str
+
+
+class TemplatesPublic(Strict):
+    employee_id: str
+    added: list[int] = Field(description="template numbers added by this request (empty on a listing)")
+    templates: list[TemplateInfo]
+
+
+def decode_photos(photos_b64: list[str]) -> list:
+    """Pixels of every photo, or 422 naming the first bad one (nothing is stored then)."""
+    images = []
+    for i, b64 in enumerate(photos_b64):
+        try:
+            images.append(decode_image(base64.b64decode(b64, validate=True)))
+        except (binascii.Error, ValueError) as e:  # BadFrame is a ValueError too
+            what = str(e) if isinstance(e, BadFrame) else f"not valid base64: {e}"
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"photos_b64[{i}]: {what}") from e
+    return images
+
+
+def _listing(conn: sa.Connection, employee_id: str, added: list[int]) -> dict:
+    return {"employee_id": employee_id, "added": added,
+            "templates": [{"template_no": r.template_no, "model_version": r.model_version,
+                           "created_at": r.created_at} for r in template_rows(conn, employee_id)]}
+
+
+@router.post("/{employee_id}/templates", status_code=status.HTTP_201_CREATED, response_model=TemplatesPublic,
+             responses={422: {"description": "a photo that does not decode or has no / several faces"},
+                        503: {"description": "the server's template key file cannot be used"}})
+def post_templates(employee_id: str, body: TemplatePhotos, request: Request, conn: Conn, who: Enroller) -> dict:
+    """Detect, align and embed each photo with the kiosk's models (YuNet + SFace) and store the templates
+    AES-256-GCM encrypted under the server's key. The photos themselves are not kept."""
+    check_employee_access(conn, who, employee_id)
+    images = decode_photos(body.photos_b64)
+    try:
+        added = enrol_photos(conn, employee_id, images, request.app.state.config.templates_key_path,
+                             actor=who.label)
+    except TemplateError as e:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"photos_b64: {e}") from e
+    except TemplateKeyError as e:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(e)) from e
+    return _listing(conn, employee_id, added)
+
+
+@router.get("/{employee_id}/templates", response_model=TemplatesPublic)
+def get_templates(employee_id: str, conn: Conn, who: Enroller) -> dict:
+    """Which templates an employee has (numbers and model versions only; never the template values)."""
+    check_employee_access(conn, who, employee_id)
+    return _listing(conn, employee_id, [])
+
+
+@router.delete("/{employee_id}/templates", response_model=TemplatesPublic)
+def delete_templates(employee_id: str, conn: Conn, who: Enroller) -> dict:
+    """Remove all of an employee's templates (re-enrolment, or the employee left)."""
+    check_employee_access(conn, who, employee_id)
+    gone = conn.execute(sa.delete(employee_templates).where(employee_templates.c.employee_id == employee_id))
+    write_audit(conn, who.label, "templates.delete", employee_id, f"{gone.rowcount} templates")
+    return _listing(conn, employee_id, [])

@@ -14,7 +14,10 @@ from central_server.rules.status import DayContext, Event
 
 # Check-ins with these flags do not count toward the day. An accepted explanation clears the place flags
 # (the head vouches for where the employee was); a faked location or an impossible journey stays out.
-DISQUALIFYING_FLAGS = frozenset({"outside_fence", "no_geofence", "mock_location", "impossible_travel"})
+# A check-in with any of these does not count for the day. The selfie ones mean the face was not the
+# employee's, was a photo or screen, or was a JPEG sent before: counting them would let a colleague mark it.
+DISQUALIFYING_FLAGS = frozenset({"outside_fence", "no_geofence", "mock_location", "impossible_travel",
+                                 "selfie_mismatch", "selfie_spoof", "selfie_reused"})
 CLEARED_BY_EXPLANATION = frozenset({"outside_fence", "no_geofence"})
 _CHUNK = 500
 

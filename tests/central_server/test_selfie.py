@@ -5,7 +5,7 @@ import base64
 import math
 import stat
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import cv2
 import numpy as np
@@ -305,3 +305,17 @@ def test_templates_can_be_removed_and_the_api_is_documented(client, world, engin
     assert "post" in spec["paths"]["/api/v1/employees/{employee_id}/templates"]
     assert {"selfie_match_score", "selfie_liveness_score"} <= set(spec["components"]["schemas"]["CheckinResult"]
                                                                   ["properties"])
+
+
+def test_a_mismatched_selfie_does_not_count_for_the_day(client, world, engine, faces):
+    from central_server.rules.timeline import load_events
+
+    assert enrol(client, world, "emp-a", faces["enrol_a"]).status_code == 201
+    own = check_in(client, world, b64(faces["probe_a"][0])).json()
+    other = check_in(client, world, b64(faces["probe_b"][0]), key="phone-a:0002").json()
+    assert "selfie_mismatch" in other["flags"]
+    now = datetime.now(UTC)
+    with engine.connect() as conn:
+        events = load_events(conn, ["emp-a"], now - timedelta(hours=1), now + timedelta(hours=1))["emp-a"]
+    counts = {e.ref: e.counts for e in events}
+    assert counts == {own["checkin_id"]: True, other["checkin_id"]: False}

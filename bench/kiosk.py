@@ -1,6 +1,7 @@
 """End-to-end kiosk speed on a replayed 640x480 walk-past: fps, per-stage ms, decision latency, memory.
 
-    python -m bench.kiosk [--runtime opencv] [--frames N] [--people 5] [--strangers 3] [--seed 0]
+    python -m bench.kiosk [--runtime opencv|litert|blazeface|blazeface_short ...] [--frames N] [--people 5] [--strangers 3]
+        [--seed 0]
 
 The clip is built by kiosk.walkpast from kiosk.demo_faces (CelebA photos from ../shared/data when present,
 else the pip-fetched fallback faces), kept in memory and fed to kiosk.pipeline.Pipeline as fast as it runs.
@@ -27,16 +28,23 @@ CAMERA_FPS = 25.0
 GOAL_FPS, GOAL_DECISION_MS_P95 = 25.0, 300.0
 
 
+# Benchmark name -> (detector, recogniser runtime) from edge_models/runtimes.py. "opencv" is the original
+# all-OpenCV pipeline; "litert" swaps in the TFLite SFace; "blazeface" runs both models on LiteRT.
+COMBOS = {"opencv": ("yunet", "opencv"), "litert": ("yunet", "litert"), "blazeface": ("blazeface", "litert"),
+          "blazeface_short": ("blazeface_short", "litert")}
+RUNTIMES = tuple(COMBOS)
+DEFAULT_RUNTIMES = ("opencv", "litert", "blazeface")  # blazeface_short misses the small, far faces of the clip
+
+
 def make_runtime(name: str):
-    """(detector, embedder) of a runtime by name; only OpenCV (YuNet + SFace) exists so far."""
-    if name == "opencv":
-        from edge_models.opencv_runtime import Detector, Embedder
+    """(detector, embedder) of a benchmark runtime by name."""
+    from edge_models.runtimes import make_detector, make_embedder
 
-        return Detector(score_threshold=KioskConfig().detect_score_threshold), Embedder()
-    raise SystemExit(f"unknown runtime {name!r}; have: opencv")
-
-
-RUNTIMES = ("opencv",)
+    if name not in COMBOS:
+        raise SystemExit(f"unknown runtime {name!r}; have: {', '.join(COMBOS)}")
+    detector, recogniser = COMBOS[name]
+    config = KioskConfig(models={"detector": detector, "recogniser_runtime": recogniser})
+    return make_detector(detector, config.detector_score_threshold), make_embedder(recogniser)
 
 
 def enrol(face_set, detector, embedder) -> Gallery:
@@ -73,7 +81,7 @@ def detect_only(frames: list[np.ndarray], detector) -> dict:
     for frame in frames:
         detector.detect(frame)
     elapsed = time.perf_counter() - start
-    return {"what": "YuNet detection alone on the same frames", "fps": round(len(frames) / elapsed, 2)}
+    return {"what": "this runtime's detection alone on the same frames", "fps": round(len(frames) / elapsed, 2)}
 
 
 def score(walkpast, decisions: list) -> dict:
@@ -138,7 +146,7 @@ def run_pipeline(frames: list[np.ndarray], gallery: Gallery, detector, embedder)
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.kiosk", description=__doc__.splitlines()[0])
     parser.add_argument("--runtime", choices=RUNTIMES, action="append",
-                        help="runtime(s) to measure (default: all)")
+                        help=f"runtime(s) to measure (default: {', '.join(DEFAULT_RUNTIMES)})")
     parser.add_argument("--frames", type=int, default=None, help="frames to process (default: whole clip)")
     parser.add_argument("--people", type=int, default=5)
     parser.add_argument("--strangers", type=int, default=3)
@@ -156,13 +164,16 @@ def main(argv: list[str] | None = None) -> int:
                                          "frames": len(frames), "clip_frames": len(walkpast.frames),
                                          "passers": len(walkpast.segments)},
               "goals": {"fps": GOAL_FPS, "decision_ms_p95": GOAL_DECISION_MS_P95}, "runtimes": {}}
-    for name in args.runtime or RUNTIMES:
+    for name in args.runtime or DEFAULT_RUNTIMES:
         detector, embedder = make_runtime(name)
         gallery = enrol(face_set, detector, embedder)
         baseline = detect_only(frames, detector)
         figures, decisions = run_pipeline(frames, gallery, detector, embedder)
+        from edge_models.runtimes import version_of
+
         figures.update(baseline_detect_only_fps=baseline["fps"], accuracy=score(walkpast, decisions),
-                       rss_mb=rss_mb(), gallery_templates=len(gallery))
+                       rss_mb=rss_mb(), gallery_templates=len(gallery), detector=COMBOS[name][0],
+                       recogniser_runtime=COMBOS[name][1], model_version=version_of(detector, embedder))
         result["runtimes"][name] = figures
         print(f"{name}: {figures}")
     result["baseline"] = "detect-only fps per runtime (baseline_detect_only_fps), same frames, same run"

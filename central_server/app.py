@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
+from central_server import evidence_pages
 from central_server.api import (
     absences,
     attendance,
@@ -15,7 +16,9 @@ from central_server.api import (
     dashboard,
     days,
     devices,
+    downlink,
     employees,
+    evidence,
     explanations,
     geofences,
     imports,
@@ -73,6 +76,9 @@ def create_app(config: ServerConfig, *, engine: Engine | None = None, start_inge
         app.include_router(module.router)
     for module in (auth_login, inspections, tasks):  # access: login, users, field inspections, tasks
         app.include_router(module.router)
+    app.include_router(evidence.router)  # spoof evidence review, liveness policy
+    app.include_router(evidence_pages.router)
+    app.include_router(downlink.router)  # signed gallery, config and command downlinks
     app.include_router(reports.router)  # muster roll, monthly/salary report, roll-up, late and absent lists
 
     @app.get("/healthz", tags=["health"])

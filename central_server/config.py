@@ -108,6 +108,9 @@ class ServerConfig(BaseModel):
     # AES-256 key (hex, mode 0600, created on first enrolment) for the central face templates. Default:
     # templates.key beside a SQLite database, else ./var/templates.key. Never in the repo.
     template_key_file: Path | None = None
+    # Ed25519 key (PEM, mode 0600, created on first use) that signs every downlink to the kiosks. Default:
+    # downlink_signing_key.pem beside a SQLite database, else ./var/downlink_signing_key.pem. Never in the repo.
+    downlink_key_file: Path | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -144,6 +147,13 @@ class ServerConfig(BaseModel):
         if self.database_url.startswith("sqlite:///") and self.database_url != "sqlite:///:memory:":
             return Path(self.database_url[len("sqlite:///"):]).parent / "templates.key"
         return Path("var") / "templates.key"
+
+    @property
+    def downlink_key_path(self) -> Path:
+        """Where the downlink signing key lives: the configured file, else the server's data dir."""
+        if self.downlink_key_file is not None:
+            return self.downlink_key_file
+        return self.templates_key_path.parent / "downlink_signing_key.pem"
 
 
 def sqlalchemy_url(url: str) -> str:

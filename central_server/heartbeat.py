@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from central_server.db import devices, records
+from central_server.evidence_liveness import note_liveness_policy
 from central_server.migration_0002_sync import clock_anchors, device_heartbeats, record_times
 from central_server.rejections import IngestStats, Rejection, write_rejections
 from hajiri_common.timefmt import parse_utc_iso, utc_iso
@@ -109,6 +110,7 @@ def _ingest_heartbeat(engine: Engine, topic: str, payload: bytes, keep: int, rec
         _upsert(conn, device_heartbeats, ["device_id"], {
             "device_id": device_id, "received_at": utc_iso(received / 1000), "received_unix_ms": received,
             "sent_at": hb.sent_at, "boot_id": hb.boot_id, "body": payload.decode()})
+        note_liveness_policy(conn, device_id, hb)  # a liveness on/off change is logged and audited
         outcome = HeartbeatOutcome(device_id, heartbeat=hb)
         anchor = anchor_from(hb, received)
         if anchor is None:

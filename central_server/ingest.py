@@ -18,6 +18,8 @@ from sqlalchemy.engine import Engine
 
 from central_server.config import ServerConfig
 from central_server.db import devices, records
+from central_server.downlink_status import record_status
+from central_server.evidence import handle_evidence_message
 from central_server.heartbeat import ingest_heartbeat, note_unsynced
 from central_server.rejections import IngestStats, Rejection, write_rejections
 from central_server.rules.recompute import recompute_after_ingest
@@ -413,7 +415,8 @@ class IngestWorker:
         log.info("ingest connected (session present: %s); subscribing %s", flags.session_present,
                  topics.RECORDS_SHARED)
         # Records and heartbeats both through the shared group: N workers split the load, each message once.
-        client.subscribe([(topics.RECORDS_SHARED, 1), (topics.HEARTBEAT_SHARED, 0)])
+        client.subscribe([(topics.RECORDS_SHARED, 1), (topics.HEARTBEAT_SHARED, 0), (topics.EVIDENCE_SHARED, 1),
+                          (topics.DOWNLINK_STATUS_SHARED, 1)])
 
     def _on_subscribe(self, _client, _userdata, _mid, reason_codes, _props) -> None:
         if any(rc.is_failure for rc in reason_codes):
@@ -433,6 +436,14 @@ class IngestWorker:
                 beat = ingest_heartbeat(self.engine, msg.topic, msg.payload, stats=self.stats,
                                         rejections_keep=ingest.rejections_keep)
                 self._recompute_days(beat.touched)
+                return
+            if topics.device_of(msg.topic) is not None and msg.topic.endswith("/up/downlink_status"):
+                # A kiosk refused a retained downlink that is not ours: put the server's latest back.
+                for topic, envelope in record_status(self.engine, msg.topic, msg.payload):
+                    client.publish(topic, envelope, qos=1, retain=True)
+                return
+            if topics.device_of(msg.topic) is not None and msg.topic.endswith("/up/evidence"):
+                handle_evidence_message(client, self.engine, self.config, msg.topic, msg.payload, self.stats)
                 return
             outcome = ingest_payload(self.engine, msg.topic, msg.payload, stats=self.stats,
                                      rejections_keep=ingest.rejections_keep)

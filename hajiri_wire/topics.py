@@ -5,6 +5,7 @@ PREFIX = "hajiri/v1"
 # Uplink: a device publishes only under its own dev/<device_id>/up/...
 RECORDS = PREFIX + "/dev/{device_id}/up/records"
 HEARTBEAT = PREFIX + "/dev/{device_id}/up/heartbeat"
+DOWNLINK_STATUS = PREFIX + "/dev/{device_id}/up/downlink_status"  # what the kiosk applied or refused
 # Downlink: a device reads only its own dev/<device_id>/down/...
 ACKS = PREFIX + "/dev/{device_id}/down/acks"
 GALLERY = PREFIX + "/dev/{device_id}/down/gallery"
@@ -17,6 +18,10 @@ RECORDS_ALL = PREFIX + "/dev/+/up/records"
 RECORDS_SHARED = "$share/" + INGEST_GROUP + "/" + RECORDS_ALL
 HEARTBEAT_ALL = PREFIX + "/dev/+/up/heartbeat"
 HEARTBEAT_SHARED = "$share/" + INGEST_GROUP + "/" + HEARTBEAT_ALL
+DOWNLINK_STATUS_ALL = PREFIX + "/dev/+/up/downlink_status"
+DOWNLINK_STATUS_SHARED = "$share/" + INGEST_GROUP + "/" + DOWNLINK_STATUS_ALL
+# Downlink kind -> topic template: one retained message (the latest version) per device and kind.
+DOWNLINK_KINDS = {"gallery": GALLERY, "config": CONFIG, "command": COMMANDS}
 
 
 def records(device_id: str) -> str:
@@ -29,6 +34,29 @@ def heartbeat(device_id: str) -> str:
 
 def acks(device_id: str) -> str:
     return ACKS.format(device_id=device_id)
+
+
+def downlink(kind: str, device_id: str) -> str:
+    """The topic a downlink of `kind` (gallery, config, command) for `device_id` travels on."""
+    try:
+        return DOWNLINK_KINDS[kind].format(device_id=device_id)
+    except KeyError:
+        raise ValueError(f"unknown downlink kind {kind!r}; one of {', '.join(DOWNLINK_KINDS)}") from None
+
+
+def downlink_kind_of(topic: str) -> str | None:
+    """The downlink kind of a dev/<device_id>/down/... topic, or None (acks and anything else)."""
+    device_id = device_of(topic)
+    if device_id is None:
+        return None
+    for kind in DOWNLINK_KINDS:
+        if topic == downlink(kind, device_id):
+            return kind
+    return None
+
+
+def downlink_status(device_id: str) -> str:
+    return DOWNLINK_STATUS.format(device_id=device_id)
 
 
 def device_of(topic: str) -> str | None:
@@ -45,3 +73,19 @@ def broker_acl_patterns() -> list[str]:
         f"pattern write {PREFIX}/dev/%u/up/#",
         f"pattern read {PREFIX}/dev/%u/down/#",
     ]
+
+
+# Spoof evidence (a sealed face crop per SPOOF record) goes up at low priority; its acks come down apart from
+# the record acks, so an evidence ack can never mark a record as stored.
+EVIDENCE = PREFIX + "/dev/{device_id}/up/evidence"
+EVIDENCE_ACKS = PREFIX + "/dev/{device_id}/down/evidence_acks"
+EVIDENCE_ALL = PREFIX + "/dev/+/up/evidence"
+EVIDENCE_SHARED = "$share/" + INGEST_GROUP + "/" + EVIDENCE_ALL
+
+
+def evidence(device_id: str) -> str:
+    return EVIDENCE.format(device_id=device_id)
+
+
+def evidence_acks(device_id: str) -> str:
+    return EVIDENCE_ACKS.format(device_id=device_id)

@@ -15,6 +15,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from edge_models.opencv_runtime import EMBEDDING_DIM, MODEL_VERSION, BadFrame, Detector, Embedder, read_image
+from hajiri_common.files import write_atomic
 
 MAGIC = b"HJGALLRY"
 FORMAT_VERSION = 1
@@ -201,13 +202,7 @@ class Gallery:
         header = MAGIC + bytes([FORMAT_VERSION])
         # The header is authenticated too: a changed version byte fails like any other tampering.
         blob = header + nonce + AESGCM(key).encrypt(nonce, self.to_bytes(), header)
-        tmp = path.with_name(path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(blob)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        write_atomic(path, blob)
         return path
 
 

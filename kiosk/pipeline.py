@@ -10,7 +10,9 @@ import numpy as np
 
 from edge_models.opencv_runtime import BadFrame, Detector, Embedder, check_frame
 from kiosk.config import KioskConfig
+from kiosk.evidence import CropKeeper, keeps
 from kiosk.gallery import Gallery
+from kiosk.liveness.challenge import ChallengeSession, doubtful
 from kiosk.liveness.fusion import TrackLiveness, load_fusion
 from kiosk.tracking import Quality, Track, Tracker, decide, frontalness, sharpness
 
@@ -35,6 +37,8 @@ class Decision:
     t: float  # frame time of the decision
     liveness_score: float | None = None  # None when liveness is disabled
     liveness_cues: dict[str, float] = field(default_factory=dict)
+    # The track's best small face crop, only for events the evidence config keeps (kiosk/evidence.py).
+    evidence_crop: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict:
         return {"track_id": self.track_id, "person_id": self.person_id, "name": self.name, "event": self.event,
@@ -115,6 +119,11 @@ class Pipeline:
                                    else self.fusion.threshold if self.fusion is not None else None)
         self._liveness: dict[int, TrackLiveness] = {}  # track_id -> evidence, dropped when the track ends
         self._liveness_ms: dict[int, float] = {}  # track_id -> liveness work so far (the per-track cost)
+        self.crops = CropKeeper(config.evidence.max_px) if config.evidence.mode != "off" else None
+        # Doubtful tracks asked to blink or turn: track_id -> (session, verdict, liveness, cues) until answered.
+        self._challenges: dict[int, tuple] = {}
+        self._mesh = None  # Face Mesh, loaded at the first challenge
+        self.prompt: str | None = None  # what the screen should ask now (None: nothing)
         if self.fusion is None:
             self.counters.liveness = "DISABLED"
             log.warning("LIVENESS DISABLED by config (liveness.enabled = false): a printed photo or a phone "
@@ -143,6 +152,8 @@ class Pipeline:
                 track = self.tracker.split(track, face, frame_index)
                 self.counters.tracks = self.tracker.created
             if track.decided:
+                if track.track_id in self._challenges:
+                    decisions += self._challenge_step(track, image, face, t)
                 continue
             self._sample(track, image, face)
             if track.good_frames >= self.config.track.decide_after:
@@ -150,6 +161,7 @@ class Pipeline:
         for track in self.tracker.expire():
             if not track.decided and track.samples:
                 decisions += self._decide(track, t)
+            decisions += self._end_challenge(track, t)
             self._drop_liveness(track)
         return decisions
 
@@ -159,12 +171,15 @@ class Pipeline:
         for track in self.tracker.flush():
             if not track.decided and track.samples:
                 decisions += self._decide(track, t)
+            decisions += self._end_challenge(track, t)
             self._drop_liveness(track)
         return decisions
 
     def _drop_liveness(self, track: Track) -> None:
         self._liveness.pop(track.track_id, None)
         self._liveness_ms.pop(track.track_id, None)
+        if self.crops is not None:
+            self.crops.drop(track.track_id)
 
     def _same_person(self, track: Track, image: np.ndarray, face) -> bool:
         """Does a face re-acquired after a gap still look like the track? (One extra embedding per gap.)"""
@@ -185,6 +200,8 @@ class Pipeline:
         with _Timer(self.stats, "embed"):
             embedding = self.embedder.embed(aligned)
         track.add_sample(quality.score, embedding, self.config.track.max_samples)
+        if self.crops is not None:
+            self.crops.offer(track.track_id, quality.score, image, face.box)
         if self.fusion is not None:
             start = time.perf_counter()
             s = self.config.liveness
@@ -207,26 +224,70 @@ class Pipeline:
         self.stats.add("liveness", self._liveness_ms.pop(track.track_id))
         return score, cues
 
+    def _evidence_crop(self, track: Track, event: str) -> np.ndarray | None:
+        """The track's crop if this event keeps one; dropped otherwise (no image outlives its decision)."""
+        if self.crops is None:
+            return None
+        crop = self.crops.take(track.track_id)
+        return crop if keeps(self.config.evidence, event) else None
+
     def _decide(self, track: Track, t: float) -> list[Decision]:
         track.decided = True
         with _Timer(self.stats, "match"):
             verdict = decide(track, self.gallery, self.config.match_threshold, self.config.match_margin)
-        score = verdict.match.score
         liveness, cues = self._liveness_of(track)
-        if liveness is not None and liveness < self.liveness_threshold:
+        if liveness is not None and doubtful(liveness, self.liveness_threshold, self.config.liveness.challenge):
+            session = ChallengeSession(self.config.liveness.challenge.kind, self.config.liveness.challenge)
+            self._challenges[track.track_id] = (session, verdict, liveness, cues)
+            self.prompt = session.prompt
+            log.info("track %d: liveness %.3f is doubtful; asking: %s", track.track_id, liveness, session.prompt)
+            return []
+        return self._conclude(track, verdict, liveness, cues, t)
+
+    def _challenge_step(self, track: Track, image: np.ndarray, face, t: float) -> list[Decision]:
+        """Feed one more frame of a challenged track to its session; conclude once it has an answer."""
+        if self._mesh is None:
+            from edge_models.litert_runtime import FaceMesh  # only sites with the challenge on load it
+
+            self._mesh = FaceMesh()
+        mesh = self._mesh.landmarks(image, face.box, face.landmarks[:2])
+        if self._challenges[track.track_id][0].observe(mesh.points, mesh.score) is None:
+            return []
+        return self._end_challenge(track, t)
+
+    def _end_challenge(self, track: Track, t: float) -> list[Decision]:
+        """Conclude a challenged track: passed decides as live, failed (or left unanswered) is a SPOOF."""
+        pending = self._challenges.pop(track.track_id, None)
+        if pending is None:
+            return []
+        session, verdict, liveness, cues = pending
+        passed = session.give_up()  # the outcome if answered; a track leaving unanswered fails
+        self.prompt = next(iter(self._challenges.values()))[0].prompt if self._challenges else None
+        log.info("track %d: challenge %s %s after %d frame(s)", track.track_id, session.kind,
+                 "passed" if passed else "FAILED", session.frames)
+        return self._conclude(track, verdict, liveness, {**cues, "challenge": 1.0 if passed else 0.0}, t, passed)
+
+    def _conclude(self, track: Track, verdict, liveness: float | None, cues: dict[str, float], t: float,
+                  passed: bool | None = None) -> list[Decision]:
+        """The decision once liveness is settled (by the passive score, or by a challenge when `passed` is set)."""
+        score = verdict.match.score
+        spoof = liveness is not None and (liveness < self.liveness_threshold if passed is None else not passed)
+        if spoof:
             # No attendance, no debounce, no IN/OUT toggle: every attempt is its own SPOOF event.
-            log.warning("track %d: SPOOF (liveness %.3f < %.3f; cues %s; best match %s)", track.track_id,
+            log.warning("track %d: SPOOF (liveness %.3f, threshold %.3f; cues %s; best match %s)", track.track_id,
                         liveness, self.liveness_threshold, {k: round(v, 2) for k, v in cues.items()},
                         verdict.person_id)
             self.counters.decisions["SPOOF"] += 1
             return [Decision(track.track_id, verdict.person_id, verdict.name, "SPOOF", score, track.first_frame,
-                             track.last_frame, verdict.frames_used, t, liveness, cues)]
+                             track.last_frame, verdict.frames_used, t, liveness, cues,
+                             self._evidence_crop(track, "SPOOF"))]
         if verdict.person_id is None:
             event = "UNKNOWN"
         else:
             last = self._last_emitted.get(verdict.person_id)
             if last is not None and 0 <= t - last < self.config.debounce_minutes * 60:
                 self.counters.debounced += 1
+                self._evidence_crop(track, event="IN")  # drops it
                 log.info("track %d: %s seen again within %.1f min, no new decision", track.track_id,
                          verdict.person_id, self.config.debounce_minutes)
                 return []
@@ -234,7 +295,8 @@ class Pipeline:
             event = self._direction(verdict.person_id, t)
         self.counters.decisions[event] += 1
         return [Decision(track.track_id, verdict.person_id, verdict.name, event, score, track.first_frame,
-                         track.last_frame, verdict.frames_used, t, liveness, cues)]
+                         track.last_frame, verdict.frames_used, t, liveness, cues,
+                         self._evidence_crop(track, event))]
 
     def _direction(self, person_id: str, t: float) -> str:
         if self.config.direction == "in":

@@ -11,9 +11,12 @@ from pathlib import Path
 import sqlite_utils
 
 from edge_models.opencv_runtime import MODEL_VERSION, Detector, Embedder
+from edge_models.runtimes import make_detector, make_embedder, version_of
 from kiosk import clock
-from kiosk.config import KioskConfig
-from kiosk.gallery import Gallery, GalleryError, load_gallery
+from kiosk.config import KioskConfig, with_site_config
+from kiosk.evidence import keep_crop, open_evidence
+from kiosk.gallery import Gallery, GalleryError, GalleryHolder, load_gallery
+from kiosk.gallery_watch import GalleryWatch, SiteConfigWatch
 from kiosk.pipeline import Decision, Pipeline
 from kiosk.store import Observation, StoreError, append_record, open_store
 from provisioning.identity import DeviceIdentity, load_identity
@@ -58,13 +61,13 @@ def _frames(frames: Iterable, config: KioskConfig,
 
 
 def _store(db: sqlite_utils.Database, identity: DeviceIdentity, decision: Decision,
-           stats: KioskStats) -> str | None:
+           stats: KioskStats, model_version: str = MODEL_VERSION) -> str | None:
     live = decision.liveness_score  # None when liveness is disabled for this kiosk
     obs = Observation(person_id=decision.person_id, event=decision.event, wall_time=time.time(),
                       boot_id=clock.boot_id(), mono_ns=clock.mono_ns(), clock_synced=clock.clock_synced(),
                       match_score=max(-1.0, min(1.0, decision.match_score)),
                       liveness_score=None if live is None else min(1.0, max(0.0, live)),
-                      model_version=MODEL_VERSION)
+                      model_version=model_version)
     try:
         record = append_record(db, identity, obs)
     except StoreError as e:
@@ -78,28 +81,37 @@ def _store(db: sqlite_utils.Database, identity: DeviceIdentity, decision: Decisi
 
 
 def run_kiosk(config: KioskConfig, frames: Iterable, stop: threading.Event | None = None, *,
-              identity: DeviceIdentity | None = None, gallery: Gallery | None = None,
+              identity: DeviceIdentity | None = None, gallery: Gallery | GalleryHolder | None = None,
               detector: Detector | None = None, embedder: Embedder | None = None,
               db: sqlite_utils.Database | None = None) -> KioskStats:
     """Run until frames end or `stop` is set; every decision becomes a signed record. Returns the run's stats."""
     identity = identity or load_identity(config.device_dir)
+    # The server's verified site settings over the local ones, when the sync agent wrote some.
+    local_config, config = config, with_site_config(config)
     gallery = gallery if gallery is not None else load_gallery(config.gallery_path, config.key_path)
     if gallery.model_version != MODEL_VERSION:
         # Templates from another model are not comparable: every match would be noise.
         raise GalleryError(f"gallery was enrolled with {gallery.model_version}, this kiosk runs {MODEL_VERSION}; "
                            "re-enrol the photos with `hajiri enrol`")
-    detector = detector or Detector(score_threshold=config.detect_score_threshold)
-    embedder = embedder or Embedder()
+    detector = detector or make_detector(config.models.detector, config.detector_score_threshold)
+    embedder = embedder or make_embedder(config.models.recogniser_runtime)
+    version = version_of(detector, embedder)  # what each record says produced its match score
     own_db = db is None
     db = db if db is not None else open_store(config.store_path)
-    pipeline = Pipeline(config, gallery, detector, embedder)
+    # Searched through a holder, so a gallery the sync agent writes is swapped in between frames.
+    holder = gallery if isinstance(gallery, GalleryHolder) else GalleryHolder(gallery)
+    watch = GalleryWatch(config.gallery_path, config.key_path, holder, config.gallery_reload_s)
+    pipeline = Pipeline(config, holder, detector, embedder)
+    site_watch = SiteConfigWatch(local_config, pipeline, config.gallery_reload_s)
+    evidence = open_evidence(config)
     stats = KioskStats()
     log_file = open(config.decisions_log, "a") if config.decisions_log else None  # noqa: SIM115 - closed below
     last_t = 0.0
 
     def handle(decisions: list[Decision]) -> None:
         for d in decisions:
-            record_id = _store(db, identity, d, stats)
+            record_id = _store(db, identity, d, stats, version)
+            keep_crop(evidence, record_id, d.evidence_crop, time.time())
             log.info("decision: %s %s score=%.3f frames %d-%d", d.event, d.person_id, d.match_score,
                      d.first_frame, d.last_frame)
             if log_file is not None:
@@ -109,6 +121,8 @@ def run_kiosk(config: KioskConfig, frames: Iterable, stop: threading.Event | Non
     try:
         for index, image, t in _frames(frames, config, stop):
             last_t = t
+            watch.poll()
+            site_watch.poll()
             handle(pipeline.process(index, image, t))
         handle(pipeline.finish(last_t))
     finally:

@@ -5,13 +5,22 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from pydantic import TypeAdapter, ValidationError
 
-from hajiri_wire import DeviceKey
+from hajiri_wire import DeviceKey, load_public_key
+from hajiri_wire.downlink import key_id, x25519_public_b64
+from hajiri_wire.errors import MalformedPayload
 from hajiri_wire.record import DeviceId, SiteId
 
 IDENTITY_FILE = "device.json"
 KEY_FILE = "device_key.pem"
+# The X25519 key downlinked galleries are sealed to (0600, like the signing key), and the server's public
+# signing key that every downlink must verify against (public, written at provisioning).
+ENC_KEY_FILE = "device_x25519.pem"
+SERVER_KEY_FILE = "server_key.pub"
 
 
 class IdentityError(RuntimeError):
@@ -23,10 +32,16 @@ class DeviceIdentity:
     device_id: str
     site_id: str
     key: DeviceKey
+    # None for a kiosk provisioned before downlinks existed: `hajiri provision --add-enc-key` adds one.
+    enc_key: X25519PrivateKey | None = None
 
     @property
     def public_key_b64(self) -> str:
         return self.key.public_b64
+
+    @property
+    def enc_public_key_b64(self) -> str | None:
+        return None if self.enc_key is None else x25519_public_b64(self.enc_key.public_key())
 
 
 def _check_ids(device_id: str, site_id: str) -> None:
@@ -48,9 +63,11 @@ def create_identity(directory: Path, device_id: str, site_id: str) -> DeviceIden
         raise IdentityError(f"{directory} already holds a device identity; refusing to overwrite it")
     key = DeviceKey.generate()
     key.save(directory / KEY_FILE)
-    doc = {"device_id": device_id, "site_id": site_id, "public_key": key.public_b64}
+    enc_key = _create_enc_key(directory)
+    doc = {"device_id": device_id, "site_id": site_id, "public_key": key.public_b64,
+           "enc_public_key": x25519_public_b64(enc_key.public_key())}
     (directory / IDENTITY_FILE).write_text(json.dumps(doc, indent=2) + "\n")
-    return DeviceIdentity(device_id, site_id, key)
+    return DeviceIdentity(device_id, site_id, key, enc_key)
 
 
 def load_identity(directory: Path) -> DeviceIdentity:
@@ -65,4 +82,76 @@ def load_identity(directory: Path) -> DeviceIdentity:
     if doc.get("public_key") != key.public_b64:
         raise IdentityError(f"{directory}: {KEY_FILE} does not match the public key in {IDENTITY_FILE}")
     _check_ids(doc["device_id"], doc["site_id"])
-    return DeviceIdentity(doc["device_id"], doc["site_id"], key)
+    return DeviceIdentity(doc["device_id"], doc["site_id"], key, _load_enc_key(directory, doc))
+
+
+def _create_enc_key(directory: Path) -> X25519PrivateKey:
+    enc_key = X25519PrivateKey.generate()
+    pem = enc_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    fd = os.open(directory / ENC_KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(pem)
+    return enc_key
+
+
+def _load_enc_key(directory: Path, doc: dict) -> X25519PrivateKey | None:
+    """The X25519 key, or None when an older identity has none (not created here: see add_enc_key)."""
+    path = directory / ENC_KEY_FILE
+    if not path.exists():
+        return None
+    try:
+        enc_key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except ValueError as e:
+        raise IdentityError(f"{path}: unreadable: {e}") from e
+    if not isinstance(enc_key, X25519PrivateKey):
+        raise IdentityError(f"{path}: not an X25519 private key")
+    if doc.get("enc_public_key") != x25519_public_b64(enc_key.public_key()):
+        raise IdentityError(f"{directory}: {ENC_KEY_FILE} does not match enc_public_key in {IDENTITY_FILE}")
+    return enc_key
+
+
+def add_enc_key(directory: Path) -> DeviceIdentity:
+    """Give an identity made before downlinks its X25519 key; its public half must then be registered centrally.
+
+    Not done silently by load_identity: a key nobody registered would make every gallery undecryptable without
+    saying why, and kiosk and sync agent both load the identity, possibly at the same moment.
+    """
+    directory = Path(directory)
+    identity = load_identity(directory)
+    if identity.enc_key is not None:
+        raise IdentityError(f"{directory} already has an X25519 key ({ENC_KEY_FILE}); refusing to replace it")
+    enc_key = _create_enc_key(directory)
+    doc = json.loads((directory / IDENTITY_FILE).read_text())
+    doc["enc_public_key"] = x25519_public_b64(enc_key.public_key())
+    tmp = directory / (IDENTITY_FILE + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=2) + "\n")
+    os.replace(tmp, directory / IDENTITY_FILE)
+    return DeviceIdentity(identity.device_id, identity.site_id, identity.key, enc_key)
+
+
+def install_server_key(directory: Path, public_b64: str) -> str:
+    """Write the server's public signing key (base64 raw Ed25519) into the device dir; returns its key id."""
+    try:
+        public = load_public_key(public_b64.strip())
+    except MalformedPayload as e:
+        raise IdentityError(f"server key: {e}") from e
+    tmp = Path(directory) / (SERVER_KEY_FILE + ".tmp")
+    tmp.write_text(public_b64.strip() + "\n")
+    os.replace(tmp, Path(directory) / SERVER_KEY_FILE)
+    return key_id(public)
+
+
+def load_server_key(directory: Path) -> Ed25519PublicKey | None:
+    """The server key downlinks are verified with; None when none was installed at provisioning."""
+    path = Path(directory) / SERVER_KEY_FILE
+    try:
+        text = path.read_text().strip()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise IdentityError(f"{path}: cannot read: {e.strerror or e}") from e
+    try:
+        return load_public_key(text)
+    except MalformedPayload as e:
+        raise IdentityError(f"{path}: {e}") from e

@@ -38,6 +38,8 @@ from provisioning.identity import DeviceIdentity, load_identity
 from sync_agent.backoff import Backoff
 from sync_agent.clock_offset import ClockOffset, offset_sample
 from sync_agent.config import SyncConfig
+from sync_agent.downlink import Downlink
+from sync_agent.evidence_upload import make_uploader
 from sync_agent.heartbeat import build_heartbeat
 from sync_agent.mqtt import connect_async, make_client
 from sync_agent.stats import SyncStats
@@ -114,6 +116,10 @@ class SyncAgent:
         self._next_heartbeat = 0.0
         self._newest_turn = False
         self._next_outbox_stats = 0.0
+        # Spoof evidence crops and the liveness flag, from the kiosk's own config (None: not configured).
+        self._evidence = make_uploader(config.kiosk_config, self.identity, config.ack_timeout_s)
+        # Signed gallery, config and commands from the server (sync_agent/downlink.py).
+        self.downlink = Downlink(config, self.identity, on_error=self._error, on_resync=self._window.expire_all)
 
     # ---- public API -------------------------------------------------------------------------------------
 
@@ -196,6 +202,9 @@ class SyncAgent:
         try:
             self._pump(db, client)
             self._refresh_outbox_stats(db)
+            self.downlink.send_reports(client)
+            if self._evidence is not None and self._connected and self.stats().queue_depth == 0:
+                self._evidence.pump(client)  # low priority: only while no record waits
             self._maybe_heartbeat(db, client)
         except sqlite3.Error as e:
             self._error(f"store error: {e}")
@@ -218,8 +227,15 @@ class SyncAgent:
             if not event.session_present:
                 # The broker has no session for us: whatever it held (queued acks, unacked publishes) is gone.
                 self._window.expire_all()
+                if self._evidence is not None:
+                    self._evidence.forget_inflight()
         elif isinstance(event, _Disconnected):
             self._connected = False
+        elif isinstance(event, _Message) and self.downlink.wants(event.topic):
+            self.downlink.handle(event.topic, event.payload)
+        elif isinstance(event, _Message) and event.topic == topics.evidence_acks(self.device_id):
+            if self._evidence is not None:
+                self._evidence.handle_ack(event.payload)
         elif isinstance(event, _Message):
             try:
                 self._handle_ack_payload(db, event)
@@ -319,6 +335,9 @@ class SyncAgent:
             return
         # Subscribe on every connect: a broker that lost its state (crash before autosave) forgot it.
         client.subscribe(topics.acks(self.device_id), qos=1)
+        client.subscribe(topics.evidence_acks(self.device_id), qos=1)
+        if self.downlink.subscriptions():
+            client.subscribe(self.downlink.subscriptions())
         log.info("connected to %s:%d as %s (session %s%s)", self.config.mqtt.host, self.config.mqtt.port,
                  self.device_id, "resumed" if flags.session_present else "new",
                  f", after {self._failed_attempts} failed attempt(s)" if self._failed_attempts else "")
@@ -382,7 +401,8 @@ class SyncAgent:
             return
         self._next_heartbeat = now + self.config.heartbeat_interval_s
         hb = build_heartbeat(self.device_id, self.stats(), self._clock.best(), self.config.store,
-                             latest_model_version(db), now=self._wall_clock())
+                             latest_model_version(db), now=self._wall_clock(),
+                             facts=None if self._evidence is None else self._evidence.heartbeat_facts())
         info = client.publish(topics.heartbeat(self.device_id), encode_heartbeat(hb), qos=0)
         if info.rc == mqtt.MQTT_ERR_SUCCESS:
             self._count(heartbeats_sent=1)

@@ -75,6 +75,19 @@ class MqttConfig(BaseModel):
         return password
 
 
+class DownlinkSettings(BaseModel):
+    """Where verified downlinks land: the kiosk's gallery file (and key), and the applied config and commands."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    # versions applied per kind, site_config.json and commands.jsonl (which the kiosk reads)
+    state_dir: Path = Path("/var/lib/hajiri/downlink")
+    # None: the kiosk config's gallery_path / key (kiosk_config), else the kiosk's defaults.
+    gallery_path: Path | None = None
+    gallery_key_path: Path | None = None
+
+
 class SyncConfig(BaseModel):
     """Everything `hajiri sync` needs; every key has a safe default except the broker password."""
 
@@ -93,3 +106,7 @@ class SyncConfig(BaseModel):
     # Every other free window slot carries the newest pending records, so a long backlog never holds up
     # today's records; the server accepts records out of order (the chain is checked by seq).
     interleave_newest: bool = True
+    # The kiosk's own config file: its liveness setting goes into every heartbeat, and its spoof evidence
+    # crops are sent (see sync_agent/evidence_upload.py). None: neither is reported nor sent.
+    kiosk_config: Path | None = None
+    downlink: DownlinkSettings = Field(default_factory=DownlinkSettings)

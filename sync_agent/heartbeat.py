@@ -43,7 +43,7 @@ def uptime_s() -> float:
 
 
 def build_heartbeat(device_id: str, stats: SyncStats, clock: OffsetSample | None, store: Path,
-                    model_version: str | None, *, now: float | None = None) -> Heartbeat:
+                    model_version: str | None, *, now: float | None = None, facts: dict | None = None) -> Heartbeat:
     """A heartbeat as of `now` (the kiosk's wall clock); mono_ns is read with it so the server can anchor the boot."""
     mono = time.monotonic_ns()
     now = time.time() if now is None else now
@@ -54,4 +54,5 @@ def build_heartbeat(device_id: str, stats: SyncStats, clock: OffsetSample | None
         oldest_unsent_age_s=stats.oldest_unsent_age_s, inflight_batches=stats.inflight_batches,
         cpu_temp_c=cpu_temperature_c(), disk_free_bytes=disk_free_bytes(store),
         model_versions={} if model_version is None else {"recognition": model_version[:128]},
-        last_error=None if stats.last_error is None else stats.last_error[:500])
+        last_error=None if stats.last_error is None else stats.last_error[:500],
+        **(facts or {}))  # liveness_enabled, evidence_pending, evidence_uplink (sync_agent/evidence_upload.py)

@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from central_server.attendance import SiteDay, local_clock, presence, today
 from central_server.auth import Role
 from central_server.deps import DASHBOARD_COOKIE, Conn, authorize, bearer_token, check_site_scope
+from central_server.evidence_notes import dashboard_notes
 
 router = APIRouter(tags=["dashboard"])
 
@@ -44,11 +45,11 @@ def _site_html(site: SiteDay, tz: str) -> str:
             + "".join(rows) + "</table>")
 
 
-def render_dashboard(sites: list[SiteDay], day: str, tz: str) -> str:
+def render_dashboard(sites: list[SiteDay], day: str, tz: str, notes: str = "") -> str:
     body = "".join(_site_html(s, tz) for s in sites) or "<p>No sites registered yet.</p>"
     return (f"<!doctype html><html><head><meta charset='utf-8'><meta http-equiv='refresh' content='{REFRESH_S}'>"
             f"<title>Hajiri attendance {escape(day)}</title><style>{STYLE}</style></head><body>"
-            f"<h1>Attendance {escape(day)} <small>({escape(tz)})</small></h1>{body}</body></html>")
+            f"<h1>Attendance {escape(day)} <small>({escape(tz)})</small></h1>{notes}{body}</body></html>")
 
 
 @router.get("/dashboard", response_class=HTMLResponse, response_model=None)
@@ -65,5 +66,6 @@ def get_dashboard(request: Request, conn: Conn, token: str | None = None, site_i
     site_id = check_site_scope(who, site_id)
     tz = request.app.state.config.timezone
     day = today(tz)
-    html = render_dashboard(presence(conn, day, tz, site_id), day.isoformat(), tz)
+    # Notes (already escaped HTML): kiosks without liveness, the spoof evidence review queue.
+    html = render_dashboard(presence(conn, day, tz, site_id), day.isoformat(), tz, dashboard_notes(conn, site_id))
     return HTMLResponse(html, headers=SECURITY_HEADERS)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from central_server.auth import Principal, Role
 from central_server.db import devices, records
 from central_server.deps import Conn, require_roles
+from central_server.evidence_schemas import DeviceLivenessPublic
 from central_server.heartbeat import DEFAULT_SILENT_AFTER_S, device_health, latest_heartbeats
 from central_server.migration_0002_sync import clock_anchors, record_times
 from central_server.registry import (
@@ -25,7 +26,6 @@ from central_server.schemas import (
     ChainReport,
     ClockAnchorPublic,
     DeviceCreate,
-    DeviceHealthPublic,
     DevicePublic,
     HeartbeatReport,
 )
@@ -50,7 +50,7 @@ def post_device(body: DeviceCreate, conn: Conn, who: Staff) -> dict:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(e)) from e
 
 
-@router.get("", response_model=list[DeviceHealthPublic])
+@router.get("", response_model=list[DeviceLivenessPublic])
 def get_devices(conn: Conn, who: Staff, silent_after_s: SilentAfter = DEFAULT_SILENT_AFTER_S) -> list[dict]:
     """Every device with its latest heartbeat's figures; `silent` when none came within silent_after_s."""
     beats = latest_heartbeats(conn)
@@ -61,7 +61,9 @@ def get_devices(conn: Conn, who: Staff, silent_after_s: SilentAfter = DEFAULT_SI
         hb = health.pop("heartbeat") or {}
         out.append({**row, **health, "queue_depth": hb.get("queue_depth"),
                     "oldest_unsent_age_s": hb.get("oldest_unsent_age_s"),
-                    "clock_offset_s": hb.get("clock_offset_s"), "last_error": hb.get("last_error")})
+                    "clock_offset_s": hb.get("clock_offset_s"), "last_error": hb.get("last_error"),
+                    "liveness_enabled": hb.get("liveness_enabled"), "evidence_pending": hb.get("evidence_pending"),
+                    "evidence_uplink": hb.get("evidence_uplink")})
     return out
 
 

@@ -6,15 +6,18 @@ from pathlib import Path
 
 import numpy as np
 
+from edge_models import runtimes
 from edge_models.embedding import embed_with_flip
-from edge_models.opencv_runtime import MODEL_VERSION, BadFrame, Detector, Embedder, Face, read_image
+from edge_models.opencv_runtime import BadFrame, Detector, Embedder, Face, read_image
 from edge_models.thresholds import central_face
 
-# Name -> factory. Only the OpenCV runtime with YuNet exists so far; a TFLite runtime or BlazeFace detector
-# registers here and becomes a --runtime / --detector choice.
-DETECTORS: dict[str, Callable[[float], Detector]] = {"yunet": lambda score: Detector(score_threshold=score)}
-RUNTIMES: dict[str, Callable[[], Embedder]] = {"opencv": Embedder}
-MODEL_VERSIONS = {("yunet", "opencv"): MODEL_VERSION}
+# Name -> factory (edge_models/runtimes.py): each becomes a --detector / --runtime choice.
+DETECTORS: dict[str, Callable[[float], Detector]] = {
+    name: (lambda score, name=name: runtimes.make_detector(name, score)) for name in runtimes.DETECTORS}
+RUNTIMES: dict[str, Callable[[], Embedder]] = {
+    name: (lambda name=name: runtimes.make_embedder(name)) for name in runtimes.RECOGNISER_RUNTIMES}
+MODEL_VERSIONS = {(d, r): runtimes.model_version(d, r) for d in runtimes.DETECTORS
+                  for r in runtimes.RECOGNISER_RUNTIMES}
 
 
 class EvalError(RuntimeError):

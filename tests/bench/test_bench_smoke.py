@@ -46,3 +46,10 @@ def test_kiosk_bench_smoke(shared_data: Path, capsys) -> None:
     assert opencv["accuracy"]["misidentified"] == 0 and opencv["accuracy"]["strangers_accepted"] == 0
     assert opencv["decisions"] >= 1 and opencv["accuracy"]["recognised"] >= 1
     assert 0 < opencv["decision_ms_p50"] <= opencv["decision_ms_p95"] and opencv["decision_frames_p50"] >= 1
+    # The TFLite SFace and the all-LiteRT pipeline (BlazeFace) are measured in the same run, on the same frames.
+    assert set(result["runtimes"]) == {"opencv", "litert", "blazeface"}
+    for name, figures in result["runtimes"].items():
+        assert figures["fps"] > 0 and figures["stages"]["detect"]["count"] == 40, name
+        assert figures["accuracy"]["misidentified"] == 0 and figures["accuracy"]["strangers_accepted"] == 0, name
+    assert result["runtimes"]["litert"]["model_version"].endswith("sface-2021dec-fp32-tflite")
+    assert result["runtimes"]["litert"]["accuracy"]["recognised"] >= 1

@@ -2,15 +2,20 @@
 
 import sqlalchemy as sa
 
-from central_server.db import make_engine, metadata
+from central_server.db import make_engine
 from central_server.migrations import MIGRATIONS, migrate
+from central_server.tables import metadata
 
 
 def _check_schema(engine: sa.Engine) -> None:
+    """The SQLAlchemy mirrors (central_server.tables) match the migrated schema: tables and columns."""
     inspector = sa.inspect(engine)
+    migrated = set(inspector.get_table_names()) - {"schema_migrations"}
+    assert migrated - set(metadata.tables) == set(), "tables without a mirror (add a *_db module to tables.py)"
+    assert set(metadata.tables) - migrated == set(), "mirrors of tables no migration creates"
     for table in metadata.sorted_tables:
         columns = {c["name"] for c in inspector.get_columns(table.name)}
-        assert columns == set(table.columns.keys()), f"{table.name}: migrations and db.py disagree"
+        assert columns == set(table.columns.keys()), f"{table.name}: migration and mirror disagree"
     uniques = inspector.get_unique_constraints("records")
     assert any(set(u["column_names"]) == {"device_id", "seq"} for u in uniques)
 

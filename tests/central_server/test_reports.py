@@ -13,7 +13,6 @@ import sqlalchemy as sa
 
 from bench.reports import MONTH_START
 from bench.reports import seed as seed_bench
-from central_server.db import metadata
 from central_server.domain_db import attendance_days, leaves, tours
 from central_server.employees import add_absence, add_holiday, create_employee, create_shift, set_site_details
 from central_server.ingest import ingest_payload
@@ -30,6 +29,7 @@ from central_server.reports.csv_writer import iter_csv
 from central_server.reports.monthly import ABSENT_COLUMNS, LATE_COLUMNS, MONTHLY_COLUMNS, ROLLUP_COLUMNS
 from central_server.reports.muster import MUSTER_COLUMNS
 from central_server.rules.recompute import recompute_after_ingest
+from central_server.tables import metadata
 from hajiri_wire import RecordBatch, encode_batch, topics
 
 TZ = "Asia/Kolkata"

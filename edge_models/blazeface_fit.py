@@ -1,0 +1,124 @@
+"""Fit the map from BlazeFace's 6 keypoints to the 5 points SFace alignment expects, from YuNet on real photos.
+
+    python -m edge_models.blazeface_fit ../shared/data/faces/celeba_dev   # rewrites blazeface_landmarks.json
+
+BlazeFace marks eye centres, the nose tip and the mouth centre; YuNet (whose points SFace's alignment template
+was made for) marks slightly different spots and the two mouth corners. For every photo where both detectors
+find the same face, both point sets are expressed in a frame fixed by BlazeFace's eyes (origin between them,
+unit = eye distance, x along the eye line), and a ridge regression predicts YuNet's 10 coordinates from
+BlazeFace's nose, mouth, ears and box. Fitted on CelebA; LFW (where the threshold was calibrated and accuracy
+is reported) is never used.
+"""
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+FIT_FILE = Path(__file__).with_name("blazeface_landmarks.json")
+RIDGE = 1e-3
+MIN_IOU = 0.3
+
+
+def eye_frame(keypoints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(origin, 2x2 basis rows u, v scaled by 1/eye distance) from BlazeFace keypoints (image-left eye first)."""
+    right_eye, left_eye = keypoints[0], keypoints[1]
+    axis = left_eye - right_eye
+    d2 = float(axis @ axis)
+    if d2 <= 0:
+        d2 = 1.0
+    u = axis / d2  # x = (p - o) . u  is in eye distances
+    v = np.array([-axis[1], axis[0]]) / d2
+    return (right_eye + left_eye) / 2.0, np.stack([u, v])
+
+
+def features(keypoints: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    """Nose, mouth, ears and box corners in the eye frame, plus a constant: the regression's input row."""
+    origin, basis = eye_frame(keypoints)
+    x, y, w, h = box
+    corners = np.array([[x, y], [x + w, y + h]])
+    pts = np.concatenate([keypoints[2:6], corners]) - origin
+    return np.concatenate([(pts @ basis.T).reshape(-1), [1.0]])
+
+
+def apply_fit(weights: np.ndarray, keypoints: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    """The 5 YuNet-style points (image pixels) predicted from BlazeFace keypoints (image-left eye first)."""
+    origin, basis = eye_frame(keypoints)
+    local = (features(keypoints, box) @ weights).reshape(5, 2)
+    # Invert the frame: basis rows are u/|a|^2-scaled, so p = o + local @ inv(basis).T
+    return (origin + local @ np.linalg.inv(basis).T).astype(np.float32)
+
+
+def collect(root: Path, variant: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """(feature rows, YuNet targets in the eye frame, photos used) over every photo of a labelled set."""
+    from edge_models.blazeface import Detector, iou_one_to_many, ordered_keypoints
+    from edge_models.evaluation.labelled import load_identities
+    from edge_models.opencv_runtime import BadFrame, read_image
+    from edge_models.opencv_runtime import Detector as YuNet
+
+    yunet, blaze = YuNet(score_threshold=0.6), Detector(variant=variant, landmark_fit=None)
+    xs, ys = [], []
+    for rels in load_identities(root).values():
+        for rel in rels:
+            try:
+                image = read_image(root / rel)
+            except BadFrame:
+                continue
+            ours, theirs = yunet.detect(image), blaze.detect_raw(image)
+            if not ours or not theirs:
+                continue
+            face = max(ours, key=lambda f: f.size)
+            x, y, w, h = face.box
+            overlap = iou_one_to_many(np.array([x, y, x + w, y + h]), np.stack([t[0] for t in theirs]))
+            if overlap.max() < MIN_IOU:
+                continue
+            corners, keypoints, _ = theirs[int(np.argmax(overlap))]
+            keypoints = ordered_keypoints(keypoints)
+            box = (corners[0], corners[1], corners[2] - corners[0], corners[3] - corners[1])
+            origin, basis = eye_frame(keypoints)
+            xs.append(features(keypoints, box))
+            ys.append(((face.landmarks - origin) @ basis.T).reshape(-1))
+    return np.array(xs), np.array(ys), len(xs)
+
+
+def fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Ridge regression weights (features x 10); the constant column is not shrunk."""
+    penalty = RIDGE * len(x) * np.eye(x.shape[1])
+    penalty[-1, -1] = 0.0
+    return np.linalg.solve(x.T @ x + penalty, x.T @ y)
+
+
+def main(argv: list[str]) -> None:
+    root = Path(argv[0])
+    out = {"how": "ridge regression from BlazeFace keypoints to YuNet's 5 points in the eye frame; "
+                  f"reproduce: python -m edge_models.blazeface_fit ../shared/data/faces/{root.name}",
+           "dataset": f"{root.name}/labels.csv (every photo, largest YuNet face, IoU >= {MIN_IOU})",
+           "fitted_on": date.today().isoformat(), "ridge": RIDGE, "variants": {}}
+    for variant in ("full", "short"):
+        x, y, n = collect(root, variant)
+        weights = fit(x, y)
+        before = np.abs(y - _template_guess(x)).mean()
+        after = np.abs(y - x @ weights).mean()
+        out["variants"][variant] = {"faces": n, "weights": np.round(weights, 6).tolist(),
+                                    "mean_abs_error_eye_distances": {"template_guess": round(float(before), 4),
+                                                                     "fitted": round(float(after), 4)}}
+    FIT_FILE.write_text(json.dumps(out, indent=1) + "\n")
+    print(json.dumps({v: {k: d[k] for k in ("faces", "mean_abs_error_eye_distances")}
+                      for v, d in out["variants"].items()}))
+
+
+def _template_guess(x: np.ndarray) -> np.ndarray:
+    """The unfitted guess (eyes as given, nose as given, mouth corners beside the mouth centre), for the record."""
+    from edge_models.blazeface import MOUTH_TO_EYES
+
+    n = len(x)
+    nose, mouth = x[:, 0:2], x[:, 2:4]
+    half = np.array([MOUTH_TO_EYES / 2.0, 0.0])
+    return np.concatenate([np.tile([-0.5, 0.0], (n, 1)), np.tile([0.5, 0.0], (n, 1)), nose, mouth - half,
+                           mouth + half], axis=1)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,4 +1,5 @@
-"""Downlink versions: build, sign and store gallery, config and command envelopes for each target device."""
+"""Downlink versions: build, sign and store gallery, config and command envelopes for each target device, and
+derive each device's notices envelope from the notices table."""
 
 import time
 from dataclasses import dataclass
@@ -11,12 +12,15 @@ from central_server.audit import write_audit
 from central_server.db import devices
 from central_server.downlink_db import downlink_status, downlink_versions
 from central_server.downlink_keys import get_enc_key
-from hajiri_common.timefmt import utc_iso
+from central_server.tasks import notices_for_site, sites_reached
+from hajiri_common.timefmt import parse_utc_iso, utc_iso
 from hajiri_wire import DeviceKey, topics
 from hajiri_wire.downlink import (
     MAX_BYTES,
+    NOTICE_TEXT_CHARS,
     Command,
     GalleryContent,
+    KioskNotice,
     SiteConfig,
     encode_envelope,
     encode_gallery_content,
@@ -41,9 +45,9 @@ class NoEncKey(DownlinkError):
 
 @dataclass(frozen=True)
 class Stored:
-    """One stored downlink version and the bytes that go on its topic."""
+    """One stored downlink version and the bytes that go on its topic (id None: derived, not a stored row)."""
 
-    id: int
+    id: int | None
     device_id: str
     kind: str
     version: int
@@ -153,17 +157,85 @@ def make_command(conn: sa.Connection, key: DeviceKey, device_ids: list[str], com
             for d in device_ids]
 
 
-def latest_versions(conn: sa.Connection, device_id: str) -> list[Stored]:
-    """The newest stored version of each kind for a device (what its retained topics should hold)."""
+# How many of a site's newest notices go to its kiosks (fewer when they would not fit the notices size cap).
+NOTICES_ON_KIOSK = 10
+
+
+def kiosk_notice(row: dict) -> KioskNotice:
+    """A stored notice as a kiosk shows it: the text cut to NOTICE_TEXT_CHARS (the phone app has it whole)."""
+    text = row["body"] if len(row["body"]) <= NOTICE_TEXT_CHARS else row["body"][:NOTICE_TEXT_CHARS - 1] + "…"
+    return KioskNotice(id=int(row["id"]), audience=row["audience"], title=row["title"], text=text,
+                       created_at=row["created_at"])
+
+
+def notices_envelope(key: DeviceKey, device_id: str, rows: list[dict]) -> Stored | None:
+    """A device's notices downlink, derived from its site's newest notices alone (no row of its own).
+
+    Notices are only ever added, so the newest id reaching a site only grows: it is the version. Issued at that
+    notice's time and signed deterministically (Ed25519), the same notices give the same bytes, so a republish
+    is a repeat to a kiosk that has them and a new notice is a newer version. None: no notice reaches the site.
+    """
+    if not rows:
+        return None
+    newest = max(rows, key=lambda r: int(r["id"]))
+    items = [kiosk_notice(r).model_dump() for r in rows]
+    issued = parse_utc_iso(newest["created_at"]).timestamp()
+    while True:
+        env = sign_envelope("notices", device_id, int(newest["id"]), {"notices": items}, key, issued_at=issued)
+        data = encode_envelope(env)
+        if len(data) <= MAX_BYTES["notices"]:
+            return Stored(None, device_id, "notices", env.version, data)
+        if len(items) == 1:  # cannot happen with the title and text caps; say so rather than send nothing
+            raise DownlinkError(f"notice {items[0]['id']} alone is {len(data)} bytes signed, more than the "
+                                f"{MAX_BYTES['notices']} a notices downlink may be")
+        items = items[:-1]  # the oldest goes first: the screen shows the newest
+
+
+def notice_devices(conn: sa.Connection, notice: dict) -> list[tuple[str, str]]:
+    """(device_id, site_id) of every active device at the sites a notice reaches."""
+    sites = sites_reached(conn, notice)
+    q = sa.select(devices.c.device_id, devices.c.site_id).where(devices.c.status == "active")
+    if sites is not None:
+        if not sites:
+            return []
+        q = q.where(devices.c.site_id.in_(sites))
+    return [(r.device_id, r.site_id) for r in conn.execute(q.order_by(devices.c.device_id))]
+
+
+def make_notices(conn: sa.Connection, key: DeviceKey, targets: list[tuple[str, str]]) -> list[Stored]:
+    """The current notices envelope of each (device, site) target (see notices_envelope)."""
+    per_site: dict[str, list[dict]] = {}
+    out = []
+    for device_id, site_id in targets:
+        if site_id not in per_site:
+            per_site[site_id] = notices_for_site(conn, site_id, NOTICES_ON_KIOSK)
+        stored = notices_envelope(key, device_id, per_site[site_id])
+        if stored is not None:
+            out.append(stored)
+    return out
+
+
+def _device_site(conn: sa.Connection, device_id: str) -> str | None:
+    return conn.execute(sa.select(devices.c.site_id).where(devices.c.device_id == device_id)).scalar()
+
+
+def latest_versions(conn: sa.Connection, device_id: str, key: DeviceKey | None = None) -> list[Stored]:
+    """The newest stored version of each kind for a device (what its retained topics should hold); with the
+    server's key, also its notices envelope (derived, so it needs the key to be signed again)."""
     newest = (sa.select(downlink_versions.c.kind, sa.func.max(downlink_versions.c.version).label("v"))
               .where(downlink_versions.c.device_id == device_id).group_by(downlink_versions.c.kind).subquery())
     rows = conn.execute(sa.select(downlink_versions).join(newest, sa.and_(
         downlink_versions.c.kind == newest.c.kind, downlink_versions.c.version == newest.c.v))
         .where(downlink_versions.c.device_id == device_id).order_by(downlink_versions.c.kind)).all()
-    return [Stored(r.id, r.device_id, r.kind, r.version, r.envelope.encode()) for r in rows]
+    out = [Stored(r.id, r.device_id, r.kind, r.version, r.envelope.encode()) for r in rows]
+    site_id = _device_site(conn, device_id) if key is not None else None
+    if site_id is not None:
+        out += make_notices(conn, key, [(device_id, site_id)])
+    return out
 
 
-def mark_published(conn: sa.Connection, ids: list[int]) -> None:
+def mark_published(conn: sa.Connection, ids: list[int | None]) -> None:
+    ids = [i for i in ids if i is not None]  # derived (notices) versions have no row to mark
     if ids:
         conn.execute(sa.update(downlink_versions).where(downlink_versions.c.id.in_(ids))
                      .values(published_at=utc_iso(time.time())))
@@ -181,4 +253,10 @@ def device_downlink(conn: sa.Connection, device_id: str) -> dict:
         d = dict(r._mapping)
         d.pop("device_id")
         reported[d.pop("kind")] = d
+    site_id = _device_site(conn, device_id)
+    rows = notices_for_site(conn, site_id, NOTICES_ON_KIOSK) if site_id is not None else []
+    if rows:  # derived from the notices table, not stored: when it went out is not recorded
+        newest = max(rows, key=lambda r: int(r["id"]))
+        issued["notices"] = {"version": int(newest["id"]), "issued_at": newest["created_at"], "published_at": None,
+                             "summary": f"{len(rows)} notice(s), newest {newest['title']!r}", "key_id": None}
     return {"device_id": device_id, "issued": issued, "reported": reported}

@@ -88,6 +88,17 @@ def notices_for_site(conn: sa.Connection, site_id: str, limit: int = NOTICES_SHO
     return [_task(r) for r in conn.execute(q.limit(limit))]
 
 
+def sites_reached(conn: sa.Connection, notice: dict) -> list[str] | None:
+    """The sites a notice goes to (their kiosks show it): its site, every site of its district; None: all."""
+    if notice["audience"] == "all":
+        return None
+    if notice["audience"] == "site":
+        return [notice["site_id"]]
+    district = (notice["district"] or "").strip().lower()
+    return [r.site_id for r in conn.execute(sa.select(site_details.c.site_id).where(
+        sa.func.lower(sa.func.trim(site_details.c.district)) == district).order_by(site_details.c.site_id))]
+
+
 def list_notices(conn: sa.Connection, *, sites: set[str] | None, district: str | None,
                  limit: int = 500) -> list[dict]:
     """Notices an officer may read: all of them state-wide (sites None), else those reaching their sites."""

@@ -1,4 +1,4 @@
-"""Server -> kiosk downlink: signed envelopes (gallery, config, command), sealed galleries, and status reports.
+"""Server -> kiosk downlink: signed envelopes (gallery, config, command, notices), sealed galleries, status reports.
 
 Every downlink is a `DownlinkEnvelope` signed with the *server's* Ed25519 key over its canonical body (all
 fields but `sig`). A kiosk applies one only when it names this kiosk, is signed by the server key it was
@@ -25,10 +25,10 @@ from hajiri_wire.sealing import ALG as SEAL_ALG
 from hajiri_wire.sealing import SealOpenError, key_id, open_bytes, raw_public, seal_bytes
 from hajiri_wire.signing import DeviceKey, verify_signature
 
-KINDS = ("gallery", "config", "command")
-Kind = Literal["gallery", "config", "command"]
+KINDS = ("gallery", "config", "command", "notices")
+Kind = Literal["gallery", "config", "command", "notices"]
 # Under mosquitto's message_size_limit (1 MiB): about 1,350 people with one SFace template (128 float32) each.
-MAX_BYTES = {"gallery": 1_000_000, "config": 64 * 1024, "command": 16 * 1024}
+MAX_BYTES = {"gallery": 1_000_000, "config": 64 * 1024, "command": 16 * 1024, "notices": 32 * 1024}
 MAX_DOWNLINK_BYTES = max(MAX_BYTES.values())
 MAX_STATUS_BYTES = 4 * 1024
 KeyId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
@@ -36,7 +36,7 @@ B64 = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]*={0,2}$", max_le
 
 
 class UnknownKind(WireError):
-    """A downlink kind this code does not know (gallery, config, command)."""
+    """A downlink kind this code does not know (gallery, config, command, notices)."""
 
     reason = "unknown_kind"
 
@@ -169,6 +169,31 @@ class Command(BaseModel):
 
     command: Literal["resync", "rotate_key", "reload"]
     note: Annotated[str, StringConstraints(max_length=200)] = ""
+
+
+# A kiosk screen shows a few lines, not a circular: the text is cut to this many characters on the server.
+NOTICE_TEXT_CHARS = 600
+MAX_KIOSK_NOTICES = 20
+
+
+class KioskNotice(BaseModel):
+    """One group notice as a kiosk shows it: who it went to, its title and (possibly shortened) text."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    id: Annotated[int, Field(ge=1, le=2**53)]
+    audience: Literal["site", "district", "all"]
+    title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    text: Annotated[str, StringConstraints(max_length=NOTICE_TEXT_CHARS)]
+    created_at: UtcTime
+
+
+class NoticeList(BaseModel):
+    """The notices payload: the newest notices reaching the kiosk's site, newest first (the whole list)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    notices: Annotated[list[KioskNotice], Field(max_length=MAX_KIOSK_NOTICES)]
 
 
 class DownlinkStatus(BaseModel):
@@ -307,9 +332,9 @@ def verify_envelope(env: DownlinkEnvelope, *, server_key: Ed25519PublicKey | Non
                            "(replay or rollback)")
 
 
-def parse_payload(env: DownlinkEnvelope) -> SealedPayload | SiteConfig | Command:
+def parse_payload(env: DownlinkEnvelope) -> SealedPayload | SiteConfig | Command | NoticeList:
     """The envelope's payload as its kind's model; MalformedPayload names the bad field."""
-    model = {"gallery": SealedPayload, "config": SiteConfig, "command": Command}[env.kind]
+    model = {"gallery": SealedPayload, "config": SiteConfig, "command": Command, "notices": NoticeList}[env.kind]
     try:
         return model.model_validate(env.payload)
     except ValidationError as e:

@@ -11,6 +11,7 @@ ACKS = PREFIX + "/dev/{device_id}/down/acks"
 GALLERY = PREFIX + "/dev/{device_id}/down/gallery"
 CONFIG = PREFIX + "/dev/{device_id}/down/config"
 COMMANDS = PREFIX + "/dev/{device_id}/down/commands"
+NOTICES = PREFIX + "/dev/{device_id}/down/notices"  # group notices the kiosk screen shows
 
 # What the ingest workers subscribe to; a shared group lets several workers split the load.
 INGEST_GROUP = "ingest"
@@ -21,7 +22,7 @@ HEARTBEAT_SHARED = "$share/" + INGEST_GROUP + "/" + HEARTBEAT_ALL
 DOWNLINK_STATUS_ALL = PREFIX + "/dev/+/up/downlink_status"
 DOWNLINK_STATUS_SHARED = "$share/" + INGEST_GROUP + "/" + DOWNLINK_STATUS_ALL
 # Downlink kind -> topic template: one retained message (the latest version) per device and kind.
-DOWNLINK_KINDS = {"gallery": GALLERY, "config": CONFIG, "command": COMMANDS}
+DOWNLINK_KINDS = {"gallery": GALLERY, "config": CONFIG, "command": COMMANDS, "notices": NOTICES}
 
 
 def records(device_id: str) -> str:
@@ -37,7 +38,7 @@ def acks(device_id: str) -> str:
 
 
 def downlink(kind: str, device_id: str) -> str:
-    """The topic a downlink of `kind` (gallery, config, command) for `device_id` travels on."""
+    """The topic a downlink of `kind` (gallery, config, command, notices) for `device_id` travels on."""
     try:
         return DOWNLINK_KINDS[kind].format(device_id=device_id)
     except KeyError:

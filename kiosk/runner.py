@@ -18,6 +18,7 @@ from kiosk.evidence import keep_crop, open_evidence
 from kiosk.gallery import Gallery, GalleryError, GalleryHolder, load_gallery
 from kiosk.gallery_watch import GalleryWatch, SiteConfigWatch
 from kiosk.pipeline import Decision, Pipeline
+from kiosk.screen import PromptWriter, prompt_path_for
 from kiosk.store import Observation, StoreError, append_record, open_store
 from provisioning.identity import DeviceIdentity, load_identity
 
@@ -104,6 +105,8 @@ def run_kiosk(config: KioskConfig, frames: Iterable, stop: threading.Event | Non
     pipeline = Pipeline(config, holder, detector, embedder)
     site_watch = SiteConfigWatch(local_config, pipeline, config.gallery_reload_s)
     evidence = open_evidence(config)
+    # The challenge prompt ("Please blink") goes to the screen process through a small file beside the store.
+    prompt = PromptWriter(prompt_path_for(config.store_path))
     stats = KioskStats()
     log_file = open(config.decisions_log, "a") if config.decisions_log else None  # noqa: SIM115 - closed below
     last_t = 0.0
@@ -124,8 +127,10 @@ def run_kiosk(config: KioskConfig, frames: Iterable, stop: threading.Event | Non
             watch.poll()
             site_watch.poll()
             handle(pipeline.process(index, image, t))
+            prompt.update(pipeline.prompt)
         handle(pipeline.finish(last_t))
     finally:
+        prompt.update(None)  # no challenge outlives the loop (a crash leaves one that the screen lets expire)
         stats.ended = time.time()
         stats.pipeline = pipeline.counters.to_dict()
         stats.timings = pipeline.stats.summary()

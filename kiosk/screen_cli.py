@@ -15,7 +15,7 @@ def run(args: argparse.Namespace) -> int:
     from hajiri_common.config import ConfigError
     from kiosk.config import load_kiosk_config
     from kiosk.gallery import GalleryError, load_gallery
-    from kiosk.screen import serve_screen
+    from kiosk.screen import notices_path_for, serve_screen
 
     try:
         config = load_kiosk_config(args.config)
@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     except (ConfigError, GalleryError) as e:
         print(f"hajiri screen: {e}", file=sys.stderr)
         return 2
-    server = serve_screen(config.store_path, names, args.host, args.port)
+    server = serve_screen(config.store_path, names, args.host, args.port, notices_path=notices_path_for(config))
     print(f"kiosk screen on http://{args.host}:{server.server_address[1]}/", file=sys.stderr)
     try:
         server.serve_forever()

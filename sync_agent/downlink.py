@@ -27,6 +27,7 @@ from hajiri_wire.downlink import (
     Command,
     DownlinkEnvelope,
     DownlinkStatus,
+    NoticeList,
     SealedPayload,
     SiteConfig,
     decode_envelope,
@@ -39,6 +40,7 @@ from hajiri_wire.downlink import (
 )
 from kiosk.config import KioskConfig
 from kiosk.gallery import Gallery, GalleryError, default_key_path, load_gallery
+from kiosk.screen import NOTICES_FILE
 from provisioning.identity import DeviceIdentity, IdentityError, load_server_key
 from sync_agent.config import SyncConfig
 
@@ -190,6 +192,8 @@ class Downlink:
             return self._apply_gallery(env, body)
         if isinstance(body, SiteConfig):
             return self._apply_config(env, body)
+        if isinstance(body, NoticeList):
+            return self._apply_notices(env, body)
         return self._apply_command(env, body)
 
     def _apply_gallery(self, env: DownlinkEnvelope, sealed: SealedPayload) -> str:
@@ -235,6 +239,14 @@ class Downlink:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         write_atomic(self.state_dir / SITE_CONFIG_FILE, json.dumps(doc, indent=2).encode(), 0o644)
         return ", ".join(f"{k}={v}" for k, v in overrides.items()) or "no overrides"
+
+    def _apply_notices(self, env: DownlinkEnvelope, notices: NoticeList) -> str:
+        """The whole list replaces the last one; the kiosk screen reads it (so readable by its user: 0644)."""
+        doc = {"version": env.version, "issued_at": env.issued_at,
+               "notices": [n.model_dump() for n in notices.notices]}
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.state_dir / NOTICES_FILE, json.dumps(doc, indent=2).encode(), 0o644)
+        return f"{len(notices.notices)} notice(s)"
 
     def _apply_command(self, env: DownlinkEnvelope, command: Command) -> str:
         self.state_dir.mkdir(parents=True, exist_ok=True)

@@ -162,7 +162,7 @@ def post_command(body: CommandPublish, request: Request, who: Staff) -> PublishR
 def post_republish(device_id: str, request: Request, who: Staff) -> PublishReport:
     """Publish the newest stored version of each kind again (after a broker outage or a lost retained message)."""
     with request.app.state.engine.begin() as conn:
-        stored = latest_versions(conn, device_id)
+        stored = latest_versions(conn, device_id, _signing_key(request))  # the key re-signs the derived notices
     if not stored:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no downlink stored for {device_id!r}")
     return _publish(request, stored)

@@ -1,8 +1,10 @@
-"""/api/v1/tasks and /api/v1/notices for officers; /api/v1/me/tasks and /api/v1/me/notices for the mobile app."""
+"""/api/v1/tasks and /api/v1/notices for officers; /api/v1/me/tasks and /api/v1/me/notices for the mobile app.
+A new notice also goes to the kiosks of every site it reaches, as a signed `notices` downlink."""
 
+import logging
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
 
 from central_server.api.scope import (
@@ -14,8 +16,11 @@ from central_server.api.scope import (
     scoped_sites,
 )
 from central_server.auth import Principal, Role
-from central_server.deps import Conn, check_site_scope, require_roles
+from central_server.deps import Conn, authorize, bearer_token, check_site_scope, request_clock, require_roles
 from central_server.domain_schemas import Day
+from central_server.downlink import DownlinkError, make_notices, notice_devices
+from central_server.downlink_keys import DownlinkKeyError, load_or_create_signing_key
+from central_server.downlink_publish import PublishError, publish_retained
 from central_server.employees import get_employee
 from central_server.tasks import (
     TaskNotFound,
@@ -26,12 +31,25 @@ from central_server.tasks import (
     notices_for_site,
     send_notice,
 )
+from hajiri_wire import WireError
 from hajiri_wire.record import PersonId, SiteId
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["tasks"])
 
 # Officers who hand out work and notices (issue: office head, district officer, state admin).
-Officer = Annotated[Principal, Depends(require_roles(Role.STATE_ADMIN, Role.DISTRICT_OFFICER, Role.OFFICE_HEAD))]
+OFFICERS = (Role.STATE_ADMIN, Role.DISTRICT_OFFICER, Role.OFFICE_HEAD)
+Officer = Annotated[Principal, Depends(require_roles(*OFFICERS))]
+
+
+def _officer_apart(request: Request) -> Principal:
+    # Checked in a transaction of its own (as /api/v1/downlink does): the notice is committed first and only then
+    # published to kiosks, which a request-long transaction (SQLite BEGIN IMMEDIATE) would not allow.
+    with request.app.state.engine.begin() as conn:
+        return authorize(conn, bearer_token(request), frozenset(OFFICERS), now=request_clock(request))
+
+
+NoticeSender = Annotated[Principal, Depends(_officer_apart)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Body = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
 
@@ -92,6 +110,16 @@ class NoticePublic(Strict):
     created_at: str
 
 
+class KioskDelivery(Strict):
+    devices: int  # active kiosks at the sites the notice reaches
+    published: bool
+    error: str | None = None  # why not (yet): the notice is stored; POST .../downlink/devices/{id}/republish
+
+
+class NoticeSent(NoticePublic):
+    kiosks: KioskDelivery
+
+
 @router.post("/api/v1/tasks", status_code=status.HTTP_201_CREATED, response_model=TaskPublic)
 def post_task(body: TaskCreate, conn: Conn, who: Officer) -> dict:
     """Assign a task to an employee the caller may see (their site, or their district's sites)."""
@@ -134,12 +162,34 @@ def _check_audience(who: Principal, body: NoticeCreate) -> None:
         raise forbidden("only a state admin sends a notice to everyone")
 
 
-@router.post("/api/v1/notices", status_code=status.HTTP_201_CREATED, response_model=NoticePublic)
-def post_notice(body: NoticeCreate, conn: Conn, who: Officer) -> dict:
-    """A group notice: to one site, to every site of a district, or (state admin) to all."""
+def deliver_notices(request: Request, notice: dict) -> KioskDelivery:
+    """Best effort, after the notice is committed: each reached kiosk's notices envelope, retained at QoS 1. A
+    broker that is down costs only this: the envelope is derived from the notices table, so a republish (or the
+    next notice) sends it later."""
+    engine = request.app.state.engine
+    with engine.connect() as conn:
+        targets = notice_devices(conn, notice)
+    if not targets:
+        return KioskDelivery(devices=0, published=False)
+    try:
+        key = load_or_create_signing_key(request.app.state.config.downlink_key_path)
+        with engine.connect() as conn:
+            stored = make_notices(conn, key, targets)
+        publish_retained(request.app.state.config.mqtt, [(s.topic, s.envelope) for s in stored])
+    except (DownlinkKeyError, DownlinkError, WireError, PublishError) as e:
+        log.warning("notice %s is stored but not yet on %d kiosk(s): %s", notice["id"], len(targets), e)
+        return KioskDelivery(devices=len(targets), published=False, error=str(e))
+    return KioskDelivery(devices=len(targets), published=True)
+
+
+@router.post("/api/v1/notices", status_code=status.HTTP_201_CREATED, response_model=NoticeSent)
+def post_notice(body: NoticeCreate, request: Request, who: NoticeSender) -> dict:
+    """A group notice: to one site, to every site of a district, or (state admin) to all; sent on to their kiosks."""
     _check_audience(who, body)
-    return send_notice(conn, body.audience, body.title, body.body, actor=who.label, site_id=body.site_id,
-                       district=body.district)
+    with request.app.state.engine.begin() as conn:
+        row = send_notice(conn, body.audience, body.title, body.body, actor=who.label, site_id=body.site_id,
+                          district=body.district)
+    return {**row, "kiosks": deliver_notices(request, row)}
 
 
 @router.get("/api/v1/notices", response_model=list[NoticePublic])

@@ -59,6 +59,9 @@ employees = sa.Table(
     sa.Column("mobile", sa.Text),
     sa.Column("active", sa.Boolean, nullable=False),
     sa.Column("created_at", sa.Text, nullable=False),
+    # Migration 9: the employment period (local days; NULL = open-ended). Days outside it are not_employed.
+    sa.Column("joined_on", sa.Text),
+    sa.Column("left_on", sa.Text),
 )
 
 employee_geofences = sa.Table(

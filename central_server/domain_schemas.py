@@ -1,6 +1,7 @@
 """Request and response bodies of the domain API: employees, shifts, geofences, leave, check-ins, days."""
 
 import re
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
@@ -75,6 +76,22 @@ class EmployeeCreate(Strict):
     shift_id: Slug | None = None
     mobile: Mobile | None = None
     active: bool = True
+    joined_on: Day | None = Field(None, description="first day of employment (local); days before it are "
+                                                    "not_employed, never absent")
+    left_on: Day | None = Field(None, description="last day of employment (local)")
+
+    @model_validator(mode="after")
+    def _employment_order(self):
+        for name in ("joined_on", "left_on"):
+            value = getattr(self, name)
+            if value is not None:
+                try:
+                    date.fromisoformat(value)
+                except ValueError as e:
+                    raise ValueError(f"{name} {value!r} is not a calendar date") from e
+        if self.joined_on and self.left_on and self.left_on < self.joined_on:
+            raise ValueError(f"left_on {self.left_on} is before joined_on {self.joined_on}")
+        return self
 
 
 class EmployeePublic(EmployeeCreate):

@@ -76,7 +76,8 @@ def create_employee(conn: sa.Connection, emp: dict, *, actor: str) -> dict:
     now = utc_iso(time.time())
     row = {"employee_id": emp["employee_id"], "name": emp["name"], "role": emp.get("role", "staff"),
            "site_id": emp["site_id"], "department_id": emp.get("department_id"), "shift_id": emp.get("shift_id"),
-           "mobile": emp.get("mobile"), "active": emp.get("active", True), "created_at": now}
+           "mobile": emp.get("mobile"), "active": emp.get("active", True), "created_at": now,
+           "joined_on": emp.get("joined_on"), "left_on": emp.get("left_on")}
     conn.execute(sa.insert(employees).values(**row))
     if not _exists(conn, people.c.person_id, emp["employee_id"]):
         conn.execute(sa.insert(people).values(person_id=emp["employee_id"], name=emp["name"],

@@ -50,10 +50,12 @@ def seed_domain(demo, site_id: str, people: list, photos: Path, skip: set[Path] 
                                         "start_time": shift_start(datetime.now(ZoneInfo(TZ))), "end_time": "23:59",
                                         "grace_late_min": 0, "weekly_off": []})
     tokens = {}
+    joined_on = datetime.now(ZoneInfo(TZ)).date().isoformat()
     for person in people:
         pid = person.person_id
+        # They join today: the month's report then shows the days before as not employed, not absent.
         demo.api("POST", "/api/v1/employees", {"employee_id": pid, "name": person.name, "role": "field_staff",
-                                               "site_id": site_id, "shift_id": SHIFT_ID})
+                                               "site_id": site_id, "shift_id": SHIFT_ID, "joined_on": joined_on})
         files = [f for f in sorted((photos / pid).glob("*.jpg")) if f not in skip]
         if files:  # someone with no usable photo stays without templates: their check-ins say no_templates
             demo.api("POST", f"/api/v1/employees/{pid}/templates",

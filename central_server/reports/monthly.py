@@ -4,7 +4,7 @@ Every figure comes from the stored days (attendance_days), which the day rules i
 a holiday or the shift's weekly off outranks leave, leave outranks a tour, and the rest follow the shift's
 times. Per employee, over the days of the period (a month; the current month up to today):
 
-    working_days = days - holidays - weekly_offs
+    working_days = days - holidays - weekly_offs - not_employed
     present      = days 'present' + days 'late'   (a late arrival is present; late_count counts them again)
     leave        = days 'on_leave' + 0.5 x half days taken as half-day leave
     payable_days = present + leave + tour + holidays + weekly_offs + 0.5 x half_days
@@ -13,6 +13,7 @@ A half day ('half_day': worked less than the shift's half-day hours) pays half. 
 leave pays the worked half (0.5 in half_days) and the leave half (0.5 in leave), so a whole day. Absent and
 pending days (today, before the shift ends) pay nothing; nor does a day with no stored row (not_recorded),
 which only happens when days are not filled in first. Every leave kind the API grants is paid leave.
+Days before an employee joined or after they left (not_employed) are neither working days nor paid.
 Check: working_days = present + half_days + on_leave days + tour + absent + pending + not_recorded.
 """
 
@@ -45,10 +46,11 @@ class EmployeeMonth:
     weekly_off: int
     absent: int
     pending: int
+    not_employed: int = 0  # days before joining or after leaving
 
     @property
     def working_days(self) -> int:
-        return self.days - self.holiday - self.weekly_off
+        return self.days - self.holiday - self.weekly_off - self.not_employed
 
     @property
     def present_days(self) -> int:
@@ -145,7 +147,7 @@ def build_monthly(conn: sa.Connection, period: Period, scope: ReportScope, tz: s
                           present=r["present"], late=r["late"], half_day=r["half_day"],
                           half_day_leave=r["half_day_leave"], on_leave=r["on_leave"], on_tour=r["on_tour"],
                           holiday=r["holiday"], weekly_off=r["weekly_off"], absent=r["absent"],
-                          pending=r["pending"]) for r in counts]
+                          pending=r["pending"], not_employed=r["not_employed"]) for r in counts]
     zone = ZoneInfo(tz)
     lists = sorted(select_status_days(conn, scope, period, ("late", "absent")), key=sort_key)
     late = [(r["district"] or "", r["site_id"], r["employee_id"], r["name"], r["day"], local_hhmm(r["first_in"], zone),

@@ -15,7 +15,7 @@ e, d, sd, s = employees, attendance_days, site_details, sites
 _CHUNK = 500
 # Counted per employee: each is the number of the employee's days with that status in the period.
 STATUS_COUNTS = ("present", "late", "half_day", "on_leave", "on_tour", "holiday", "weekly_off", "absent",
-                 "pending")
+                 "pending", "not_employed")
 
 
 def _scoped(q: sa.Select, scope: ReportScope) -> sa.Select:

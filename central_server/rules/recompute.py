@@ -39,10 +39,20 @@ def compute_days(conn: sa.Connection, emps: list[dict], days: list[date], tz: st
         mine = events.get(emp["employee_id"], [])
         stamps = [e.at.timestamp() for e in mine]  # load_events sorts by time
         for day in days:
+            if not employed_on(emp, day):  # before joining or after leaving: nothing expected, no absence
+                out.append((emp, DayResult(day, "not_employed", final=True)))
+                continue
             lo, hi = windows[(rule, day)]
             todays = mine[bisect_left(stamps, lo):bisect_left(stamps, hi)]
             out.append((emp, decide_day(rule, day, todays, contexts[(emp["employee_id"], day)], tz=tz, now=now)))
     return out
+
+
+def employed_on(emp: dict, day: date) -> bool:
+    """Whether `day` is inside the employee's employment (joined_on / left_on; None is open-ended)."""
+    iso = day.isoformat()
+    joined, left = emp.get("joined_on"), emp.get("left_on")
+    return (joined is None or iso >= joined) and (left is None or iso <= left)
 
 
 def store_days(conn: sa.Connection, results: list[tuple[dict, DayResult]]) -> None:

@@ -5,7 +5,8 @@ from datetime import UTC, date, datetime
 
 from central_server.rules.shift import ShiftRule
 
-STATUSES = ("present", "late", "half_day", "absent", "on_leave", "on_tour", "holiday", "weekly_off", "pending")
+STATUSES = ("present", "late", "half_day", "absent", "on_leave", "on_tour", "holiday", "weekly_off", "pending",
+            "not_employed")
 
 
 @dataclass(frozen=True)

@@ -212,3 +212,17 @@ def test_write_month_reports_writes_the_four_files(engine, registered, tmp_path)
     muster = list(csv.DictReader(io.StringIO(paths[0].read_text())))
     assert [(r["employee_id"], r["status"]) for r in muster] == [("emp-1", "absent")]  # a Saturday, no records
     assert zipfile.is_zipfile(paths[2]) and paths[3].read_bytes().startswith(b"%PDF-")
+
+
+def test_a_mid_month_joiner_is_not_absent_before_joining(engine, registered):
+    seed_february(engine, registered)
+    with engine.begin() as conn:
+        # Joins on Sunday 15 Feb: 14 days of February are theirs (2 Sundays and the state holiday among them).
+        create_employee(conn, {"employee_id": "emp-3", "name": "Chandan", "site_id": "office-2",
+                               "shift_id": "office", "joined_on": "2026-02-15"}, actor="test")
+        report = build_monthly(conn, FEB, ReportScope(employee_id="emp-3"), TZ, now=NOW)
+    (m,) = report.employees
+    assert (m.days, m.not_employed, m.weekly_off, m.holiday) == (28, 14, 2, 1)
+    assert (m.working_days, m.absent, m.not_recorded) == (11, 11, 0)
+    assert m.payable_days == 3  # the two Sundays and the holiday after joining, nothing before
+    assert all(r[4] >= "2026-02-15" for r in report.absent)

@@ -182,3 +182,33 @@ def test_absence_is_only_raised_once_the_shift_is_over(sqlite_engine, now, expec
     assert statuses(sqlite_engine, D, now)["emp-1"] == (expected, None)
     raised = [e for e in day_explanations(sqlite_engine) if e[0] == "emp-1"]
     assert raised == ([] if expected == "pending" else [("emp-1", "2026-11-25", "absent", "open")])
+
+
+def test_days_outside_employment_are_not_employed_not_absent_and_raise_nothing(engine, registered):
+    seed(engine)
+    with engine.begin() as conn:
+        create_employee(conn, {"employee_id": "emp-3", "name": "Chandan", "site_id": "office-1",
+                               "shift_id": "office", "joined_on": "2026-11-24", "left_on": "2026-11-26"},
+                        actor="test")
+    before, first, last, after = (date(2026, 11, 23), date(2026, 11, 24), date(2026, 11, 26),
+                                  date(2026, 11, 27))
+    assert statuses(engine, before)["emp-3"] == ("not_employed", None)
+    assert statuses(engine, after)["emp-3"] == ("not_employed", None)
+    # Inside the period the usual rules apply: no IN on a finished working day is an absence.
+    assert statuses(engine, first)["emp-3"] == ("absent", None)
+    assert statuses(engine, last)["emp-3"] == ("absent", None)
+    raised = sorted(e[1] for e in day_explanations(engine) if e[0] == "emp-3")
+    assert raised == ["2026-11-24", "2026-11-26"]
+
+
+def test_an_employment_period_that_ends_before_it_starts_is_refused():
+    from pydantic import ValidationError
+
+    from central_server.domain_schemas import EmployeeCreate
+
+    base = {"employee_id": "emp-9", "name": "X", "site_id": "office-1"}
+    with pytest.raises(ValidationError, match="left_on 2026-11-01 is before joined_on 2026-11-20"):
+        EmployeeCreate(**base, joined_on="2026-11-20", left_on="2026-11-01")
+    with pytest.raises(ValidationError, match="not a calendar date"):
+        EmployeeCreate(**base, joined_on="2026-02-30")
+    assert EmployeeCreate(**base, joined_on="2026-11-20").left_on is None

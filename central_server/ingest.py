@@ -18,9 +18,11 @@ from sqlalchemy.engine import Engine
 
 from central_server.config import ServerConfig
 from central_server.db import devices, records
+from central_server.downlink_keys import DownlinkKeyError, load_or_create_signing_key
 from central_server.downlink_status import record_status
 from central_server.evidence import handle_evidence_message
 from central_server.heartbeat import ingest_heartbeat, note_unsynced
+from central_server.key_rotation import RetiredKeys, handle_key_rotation
 from central_server.rejections import IngestStats, Rejection, write_rejections
 from central_server.rules.recompute import recompute_after_ingest
 from hajiri_common.timefmt import utc_iso
@@ -173,7 +175,8 @@ def _store_batch(engine: Engine, topic: str, payload: bytes, device_id: str, pre
                 write_rejections(conn, topic, payload, [rejection], keep=keep)
                 return IngestOutcome(topic, device_id, batch_reason=reason, rejections=[rejection])
             public = _public_key(device.public_key)
-            results, rejected, rows = _judge_batch(conn, device_id, prepared, public)
+            results, rejected, rows = _judge_batch(conn, device_id, prepared, public,
+                                                   RetiredKeys(conn, device_id))
             if rows:
                 received_at = utc_iso(time.time())
                 for row in rows:
@@ -274,8 +277,8 @@ def insert_rows(conn: sa.Connection, rows: list[dict]) -> None:
             copy.write_row([row[c] for c in columns])
 
 
-def _judge_batch(conn: sa.Connection, device_id: str, prepared: list[Prepared], public: Ed25519PublicKey
-                 ) -> tuple[list[AckResult], list[Rejection], list[dict]]:
+def _judge_batch(conn: sa.Connection, device_id: str, prepared: list[Prepared], public: Ed25519PublicKey,
+                 retired: RetiredKeys | None = None) -> tuple[list[AckResult], list[Rejection], list[dict]]:
     """Decide each record (stored / duplicate / rejected) with two lookups for the whole batch."""
     by_id, by_seq = _existing(conn, device_id, prepared)
     new_by_id: dict[str, str] = {}
@@ -285,7 +288,7 @@ def _judge_batch(conn: sa.Connection, device_id: str, prepared: list[Prepared], 
     accepted: list[Prepared] = []
     for p in prepared:
         rec = p.rec
-        reason, detail = _refusal(p, public, by_id, by_seq, new_by_id, new_by_seq)
+        reason, detail = _refusal(p, public, by_id, by_seq, new_by_id, new_by_seq, retired)
         if reason == "duplicate":
             results.append(AckResult(record_id=rec.record_id, status="duplicate"))
         elif reason is not None:
@@ -308,13 +311,15 @@ def _judge_batch(conn: sa.Connection, device_id: str, prepared: list[Prepared], 
 
 
 def _refusal(p: Prepared, public: Ed25519PublicKey, by_id: dict, by_seq: dict, new_by_id: dict,
-             new_by_seq: dict) -> tuple[str | None, str]:
+             new_by_seq: dict, retired: RetiredKeys | None = None) -> tuple[str | None, str]:
     """None when `p` is new and good; "duplicate"; or a rejection reason and what was wrong."""
     rec = p.rec
     try:
         verify_signature(public, p.body, rec.sig)
     except WireError as e:
-        return "bad_signature", f"seq {rec.seq}: {e}"
+        # Signed before a key rotation (the outbox backlog)? Only then are the device's old keys read.
+        if retired is None or not retired.verifies(p.body, rec.sig):
+            return "bad_signature", f"seq {rec.seq}: {e}"
     stored_hash = by_id.get(rec.record_id, new_by_id.get(rec.record_id))
     if stored_hash is not None:
         if stored_hash == p.digest:
@@ -416,7 +421,7 @@ class IngestWorker:
                  topics.RECORDS_SHARED)
         # Records and heartbeats both through the shared group: N workers split the load, each message once.
         client.subscribe([(topics.RECORDS_SHARED, 1), (topics.HEARTBEAT_SHARED, 0), (topics.EVIDENCE_SHARED, 1),
-                          (topics.DOWNLINK_STATUS_SHARED, 1)])
+                          (topics.DOWNLINK_STATUS_SHARED, 1), (topics.KEY_ROTATION_SHARED, 1)])
 
     def _on_subscribe(self, _client, _userdata, _mid, reason_codes, _props) -> None:
         if any(rc.is_failure for rc in reason_codes):
@@ -442,6 +447,9 @@ class IngestWorker:
                 for topic, envelope in record_status(self.engine, msg.topic, msg.payload):
                     client.publish(topic, envelope, qos=1, retain=True)
                 return
+            if topics.device_of(msg.topic) is not None and msg.topic.endswith("/up/key_rotation"):
+                self._rotate_key(client, msg.topic, msg.payload)
+                return
             if topics.device_of(msg.topic) is not None and msg.topic.endswith("/up/evidence"):
                 handle_evidence_message(client, self.engine, self.config, msg.topic, msg.payload, self.stats)
                 return
@@ -453,6 +461,18 @@ class IngestWorker:
             self._recompute_days(outcome.touched)
         except Exception:  # paho would end its loop on an exception from a callback
             log.exception("unexpected error handling a message on %s", msg.topic)
+
+    def _rotate_key(self, client: mqtt.Client, topic: str, payload: bytes) -> None:
+        """A kiosk's key rotation request (central_server/key_rotation.py); the answer is signed like a downlink."""
+        try:
+            server_key = load_or_create_signing_key(self.config.downlink_key_path)
+        except DownlinkKeyError as e:
+            log.error("key rotation on %s: %s; not answered (the kiosk resends)", topic, e)
+            server_key = None
+        answer = handle_key_rotation(self.engine, topic, payload, server_key, stats=self.stats,
+                                     keep=self.config.ingest.rejections_keep)
+        if answer is not None:
+            client.publish(answer[0], answer[1], qos=1)
 
     def _recompute_days(self, touched: list[tuple[str, str]]) -> None:
         """After the ack (never delaying it): recompute the attendance days these records fall on, however

@@ -14,6 +14,7 @@ from central_server.migration_0004_evidence import m0004_evidence
 from central_server.migration_0005_downlink import m0005_downlink
 from central_server.migration_0006_templates import m0006_templates
 from central_server.migration_0007_access import m0007_access
+from central_server.migration_0008_key_rotation import m0008_key_rotation
 from central_server.migration_0009_employment import m0009_employment
 from hajiri_common.timefmt import utc_iso
 
@@ -118,6 +119,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "downlink: signed gallery, config and command versions per device", m0005_downlink),
     Migration(6, "templates: encrypted central face templates for selfie matching", m0006_templates),
     Migration(7, "access: passwords, login throttle, districts, inspections, tasks and notices", m0007_access),
+    Migration(8, "key rotation: the signing keys a device held before its current one", m0008_key_rotation),
     Migration(9, "employment: joining and leaving days of employees", m0009_employment),
 )
 

@@ -9,6 +9,7 @@ from central_server import (  # noqa: F401  (imported for the tables they put on
     domain_db,
     downlink_db,
     evidence_db,
+    key_rotation_db,
     migration_0002_sync,
     templates_db,
 )

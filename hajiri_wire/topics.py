@@ -90,3 +90,18 @@ def evidence(device_id: str) -> str:
 
 def evidence_acks(device_id: str) -> str:
     return EVIDENCE_ACKS.format(device_id=device_id)
+
+
+# Device key rotation (hajiri_wire/key_rotation.py): the request goes up, the server's signed answer comes down.
+KEY_ROTATION = PREFIX + "/dev/{device_id}/up/key_rotation"
+KEY_ROTATION_ANSWER = PREFIX + "/dev/{device_id}/down/key_rotation_ack"
+KEY_ROTATION_ALL = PREFIX + "/dev/+/up/key_rotation"
+KEY_ROTATION_SHARED = "$share/" + INGEST_GROUP + "/" + KEY_ROTATION_ALL
+
+
+def key_rotation(device_id: str) -> str:
+    return KEY_ROTATION.format(device_id=device_id)
+
+
+def key_rotation_answer(device_id: str) -> str:
+    return KEY_ROTATION_ANSWER.format(device_id=device_id)

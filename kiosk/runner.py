@@ -17,6 +17,7 @@ from kiosk.config import KioskConfig, with_site_config
 from kiosk.evidence import keep_crop, open_evidence
 from kiosk.gallery import Gallery, GalleryError, GalleryHolder, load_gallery
 from kiosk.gallery_watch import GalleryWatch, SiteConfigWatch
+from kiosk.identity_watch import IdentityWatch
 from kiosk.pipeline import Decision, Pipeline
 from kiosk.screen import PromptWriter, prompt_path_for
 from kiosk.store import Observation, StoreError, append_record, open_store
@@ -104,6 +105,8 @@ def run_kiosk(config: KioskConfig, frames: Iterable, stop: threading.Event | Non
     watch = GalleryWatch(config.gallery_path, config.key_path, holder, config.gallery_reload_s)
     pipeline = Pipeline(config, holder, detector, embedder)
     site_watch = SiteConfigWatch(local_config, pipeline, config.gallery_reload_s)
+    # A key rotation (done by the sync agent) rewrites device.json: sign with the new key from the next record.
+    identity_watch = IdentityWatch(config.device_dir, identity, config.gallery_reload_s)
     evidence = open_evidence(config)
     # The challenge prompt ("Please blink") goes to the screen process through a small file beside the store.
     prompt = PromptWriter(prompt_path_for(config.store_path))
@@ -126,6 +129,7 @@ def run_kiosk(config: KioskConfig, frames: Iterable, stop: threading.Event | Non
             last_t = t
             watch.poll()
             site_watch.poll()
+            identity = identity_watch.poll()
             handle(pipeline.process(index, image, t))
             prompt.update(pipeline.prompt)
         handle(pipeline.finish(last_t))

@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from pydantic import TypeAdapter, ValidationError
 
+from hajiri_common.files import write_atomic
 from hajiri_wire import DeviceKey, load_public_key
 from hajiri_wire.downlink import key_id, x25519_public_b64
 from hajiri_wire.errors import MalformedPayload
@@ -20,6 +21,8 @@ KEY_FILE = "device_key.pem"
 # The X25519 key downlinked galleries are sealed to (0600, like the signing key), and the server's public
 # signing key that every downlink must verify against (public, written at provisioning).
 ENC_KEY_FILE = "device_x25519.pem"
+# Key rotation (sync_agent/key_rotation.py): the new signing key waits here (0600) until the server accepts it.
+PENDING_KEY_FILE = "device_key.next.pem"
 SERVER_KEY_FILE = "server_key.pub"
 
 
@@ -75,6 +78,8 @@ def load_identity(directory: Path) -> DeviceIdentity:
     try:
         doc = json.loads((directory / IDENTITY_FILE).read_text())
         key = DeviceKey.load(directory / KEY_FILE)
+        if doc.get("public_key") != key.public_b64:
+            key = _key_mid_rotation(directory, doc, key)
     except FileNotFoundError as e:
         raise IdentityError(f"{directory}: no device identity ({e.filename} missing); run `hajiri provision`") from e
     except (ValueError, KeyError) as e:
@@ -155,3 +160,83 @@ def load_server_key(directory: Path) -> Ed25519PublicKey | None:
         return load_public_key(text)
     except MalformedPayload as e:
         raise IdentityError(f"{path}: {e}") from e
+
+
+# ---- signing key rotation ---------------------------------------------------------------------------------
+# The swap changes two files, each replaced atomically, in this order: device.json (public_key := new), then
+# device_key.pem (:= the pending key), then the pending file is removed. The pending key is on disk (fsync'd)
+# before any of it. So a power cut leaves either the old pair, or device.json naming the pending key (which
+# load_identity then uses, in memory only: readers never write, the sync agent finishes the swap), or the new
+# pair. No state is without a usable key that matches device.json.
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _key_mid_rotation(directory: Path, doc: dict, key: DeviceKey) -> DeviceKey:
+    """device.json already names the pending key (a swap stopped half way): that key is the identity's."""
+    try:
+        pending = DeviceKey.load(directory / PENDING_KEY_FILE)
+    except FileNotFoundError:
+        # The swap may have finished between our two reads: read the key file once more.
+        return DeviceKey.load(directory / KEY_FILE)
+    return pending if pending.public_b64 == doc.get("public_key") else key
+
+
+def pending_key(directory: Path) -> DeviceKey | None:
+    """The rotation key waiting for the server's answer, if any."""
+    try:
+        return DeviceKey.load(Path(directory) / PENDING_KEY_FILE)
+    except FileNotFoundError:
+        return None
+    except ValueError as e:
+        raise IdentityError(f"{Path(directory) / PENDING_KEY_FILE}: unreadable: {e}") from e
+
+
+def create_pending_key(directory: Path) -> DeviceKey:
+    """A new signing key for a rotation, durable (0600, fsync'd, O_EXCL) before anyone is told of it."""
+    directory = Path(directory)
+    key = DeviceKey.generate()
+    path = directory / PENDING_KEY_FILE
+    key.save(path)  # O_EXCL: refuses to replace a pending key a request may already carry
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    _fsync_dir(directory)
+    return key
+
+
+def discard_pending_key(directory: Path) -> None:
+    """Drop a pending key the server refused (never one device.json names: that one is the identity's)."""
+    directory = Path(directory)
+    key = pending_key(directory)
+    if key is None:
+        return
+    doc = json.loads((directory / IDENTITY_FILE).read_text())
+    if doc.get("public_key") == key.public_b64:
+        raise IdentityError(f"{directory}: {PENDING_KEY_FILE} is the identity's key; finish the swap instead")
+    (directory / PENDING_KEY_FILE).unlink()
+    _fsync_dir(directory)
+
+
+def swap_signing_key(directory: Path) -> DeviceIdentity:
+    """Make the pending key the device's signing key (see the order above); safe to run again after a crash."""
+    directory = Path(directory)
+    key = pending_key(directory)
+    if key is None:
+        return load_identity(directory)  # nothing pending: done already
+    doc = json.loads((directory / IDENTITY_FILE).read_text())
+    if doc.get("public_key") != key.public_b64:
+        doc["public_key"] = key.public_b64
+        write_atomic(directory / IDENTITY_FILE, (json.dumps(doc, indent=2) + "\n").encode(), 0o644)
+    write_atomic(directory / KEY_FILE, (directory / PENDING_KEY_FILE).read_bytes(), 0o600)
+    (directory / PENDING_KEY_FILE).unlink()
+    _fsync_dir(directory)
+    return load_identity(directory)

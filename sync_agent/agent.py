@@ -41,6 +41,7 @@ from sync_agent.config import SyncConfig
 from sync_agent.downlink import Downlink
 from sync_agent.evidence_upload import make_uploader
 from sync_agent.heartbeat import build_heartbeat
+from sync_agent.key_rotation import KeyRotator
 from sync_agent.mqtt import connect_async, make_client
 from sync_agent.stats import SyncStats
 from sync_agent.window import InflightWindow
@@ -118,8 +119,12 @@ class SyncAgent:
         self._next_outbox_stats = 0.0
         # Spoof evidence crops and the liveness flag, from the kiosk's own config (None: not configured).
         self._evidence = make_uploader(config.kiosk_config, self.identity, config.ack_timeout_s)
+        # A rotate_key command's request, resent until the server's signed answer (sync_agent/key_rotation.py).
+        self.rotation = KeyRotator(config.device_dir, self.identity, resend_s=config.ack_timeout_s,
+                                   on_swap=self._use_identity, on_error=self._error)
         # Signed gallery, config and commands from the server (sync_agent/downlink.py).
-        self.downlink = Downlink(config, self.identity, on_error=self._error, on_resync=self._window.expire_all)
+        self.downlink = Downlink(config, self.identity, on_error=self._error, on_resync=self._window.expire_all,
+                                 on_rotate_key=self.rotation.begin)
 
     # ---- public API -------------------------------------------------------------------------------------
 
@@ -177,6 +182,13 @@ class SyncAgent:
             self._update(connected=False)
             log.info("sync agent stopped: %s", self.stats())
 
+    def _use_identity(self, identity: DeviceIdentity) -> None:
+        """After a key rotation: whatever this process signs (spoof evidence) is signed with the new key."""
+        self.identity = identity
+        self.downlink.identity = identity
+        if self._evidence is not None:
+            self._evidence.identity = identity
+
     # ---- loop -------------------------------------------------------------------------------------------
 
     def _thread_main(self) -> None:
@@ -203,6 +215,8 @@ class SyncAgent:
             self._pump(db, client)
             self._refresh_outbox_stats(db)
             self.downlink.send_reports(client)
+            if self._connected:
+                self.rotation.pump(client)
             if self._evidence is not None and self._connected and self.stats().queue_depth == 0:
                 self._evidence.pump(client)  # low priority: only while no record waits
             self._maybe_heartbeat(db, client)
@@ -233,6 +247,8 @@ class SyncAgent:
             self._connected = False
         elif isinstance(event, _Message) and self.downlink.wants(event.topic):
             self.downlink.handle(event.topic, event.payload)
+        elif isinstance(event, _Message) and event.topic == topics.key_rotation_answer(self.device_id):
+            self.rotation.handle_answer(event.payload)
         elif isinstance(event, _Message) and event.topic == topics.evidence_acks(self.device_id):
             if self._evidence is not None:
                 self._evidence.handle_ack(event.payload)
@@ -336,6 +352,7 @@ class SyncAgent:
         # Subscribe on every connect: a broker that lost its state (crash before autosave) forgot it.
         client.subscribe(topics.acks(self.device_id), qos=1)
         client.subscribe(topics.evidence_acks(self.device_id), qos=1)
+        client.subscribe(topics.key_rotation_answer(self.device_id), qos=1)
         if self.downlink.subscriptions():
             client.subscribe(self.downlink.subscriptions())
         log.info("connected to %s:%d as %s (session %s%s)", self.config.mqtt.host, self.config.mqtt.port,

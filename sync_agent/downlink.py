@@ -86,7 +86,8 @@ class Downlink:
 
     def __init__(self, config: SyncConfig, identity: DeviceIdentity, *,
                  on_error: Callable[[str], None] = log.warning,
-                 on_resync: Callable[[], None] | None = None) -> None:
+                 on_resync: Callable[[], None] | None = None,
+                 on_rotate_key: Callable[[int], str] | None = None) -> None:
         self.enabled = config.downlink.enabled
         self.device_id = identity.device_id
         self.identity = identity
@@ -94,6 +95,7 @@ class Downlink:
         self.gallery_path, self.gallery_key_path = gallery_paths(config)
         self._on_error = on_error
         self._on_resync = on_resync
+        self._on_rotate_key = on_rotate_key
         self._state: dict[str, dict] | None = None
         self._reports: list[DownlinkStatus] = []
         self.stats = DownlinkStats()
@@ -259,6 +261,8 @@ class Downlink:
         if command.command == "resync" and self._on_resync is not None:
             self._on_resync()
             return "resync: every unacked batch goes out again"
+        if command.command == "rotate_key" and self._on_rotate_key is not None:
+            return self._on_rotate_key(env.version)  # sync_agent/key_rotation.py; the swap waits for the server
         if command.command == "reload" and self.gallery_path.exists():
             os.utime(self.gallery_path)  # a new mtime: the kiosk's gallery watch loads the file again
             return "reload: gallery file touched"

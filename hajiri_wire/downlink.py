@@ -19,11 +19,12 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from hajiri_common.timefmt import utc_iso
 from hajiri_wire.canonical import canonical_bytes
-from hajiri_wire.errors import BadSignature, MalformedPayload, PayloadTooLarge, UnsupportedSchema, WireError
+from hajiri_wire.errors import BadSignature, MalformedPayload, PayloadTooLarge, WireError
 from hajiri_wire.record import SCHEMA_VERSION, DeviceId, PersonId, UtcTime
 from hajiri_wire.sealing import ALG as SEAL_ALG
 from hajiri_wire.sealing import SealOpenError, key_id, open_bytes, raw_public, seal_bytes
 from hajiri_wire.signing import DeviceKey, verify_signature
+from hajiri_wire.strict_json import json_object, validation_summary
 
 KINDS = ("gallery", "config", "command", "notices")
 Kind = Literal["gallery", "config", "command", "notices"]
@@ -277,29 +278,10 @@ def encode_envelope(env: DownlinkEnvelope) -> bytes:
     return canonical_bytes(env.model_dump(mode="json"))
 
 
-def _errors(e: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors()[:3])
-
-
-def _json_object(payload: bytes, what: str, limit: int) -> dict:
-    if len(payload) > limit:
-        raise PayloadTooLarge(f"{what}: {len(payload)} bytes, more than the {limit} allowed")
-    try:
-        obj = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise MalformedPayload(f"{what}: not valid JSON ({e})") from e
-    if not isinstance(obj, dict):
-        raise MalformedPayload(f"{what}: expected a JSON object, got {type(obj).__name__}")
-    if obj.get("schema_version") != SCHEMA_VERSION:
-        raise UnsupportedSchema(f"{what}: schema_version {obj.get('schema_version')!r}, "
-                                f"this code speaks {SCHEMA_VERSION}")
-    return obj
-
-
 def decode_envelope(payload: bytes, topic_kind: str | None = None) -> DownlinkEnvelope:
     """Parse strictly; the size cap is the topic's kind's (checked before parsing) when it is known."""
     limit = MAX_BYTES.get(topic_kind or "", MAX_DOWNLINK_BYTES)
-    obj = _json_object(payload, "downlink", limit)
+    obj = json_object(payload, "downlink", limit)
     if obj.get("kind") not in KINDS:
         raise UnknownKind(f"downlink: kind {obj.get('kind')!r} is not one of {', '.join(KINDS)}")
     if len(payload) > MAX_BYTES[obj["kind"]]:
@@ -308,7 +290,7 @@ def decode_envelope(payload: bytes, topic_kind: str | None = None) -> DownlinkEn
     try:
         return DownlinkEnvelope.model_validate(obj)
     except ValidationError as e:
-        raise MalformedPayload(f"downlink: {_errors(e)}") from e
+        raise MalformedPayload(f"downlink: {validation_summary(e)}") from e
 
 
 def verify_envelope(env: DownlinkEnvelope, *, server_key: Ed25519PublicKey | None, device_id: str,
@@ -338,7 +320,7 @@ def parse_payload(env: DownlinkEnvelope) -> SealedPayload | SiteConfig | Command
     try:
         return model.model_validate(env.payload)
     except ValidationError as e:
-        raise MalformedPayload(f"downlink {env.kind} payload: {_errors(e)}") from e
+        raise MalformedPayload(f"downlink {env.kind} payload: {validation_summary(e)}") from e
 
 
 GALLERY_MAGIC = b"HJDG\x01"
@@ -379,7 +361,7 @@ def decode_gallery_content(plain: bytes) -> GalleryContent:
         return GalleryContent.model_validate({"model_version": meta.get("model_version"), "dim": dim,
                                               "people": out})
     except ValidationError as e:
-        raise MalformedPayload(f"gallery content: {_errors(e)}") from e
+        raise MalformedPayload(f"gallery content: {validation_summary(e)}") from e
 
 
 def encode_status(status: DownlinkStatus) -> bytes:
@@ -387,8 +369,8 @@ def encode_status(status: DownlinkStatus) -> bytes:
 
 
 def decode_status(payload: bytes) -> DownlinkStatus:
-    obj = _json_object(payload, "downlink status", MAX_STATUS_BYTES)
+    obj = json_object(payload, "downlink status", MAX_STATUS_BYTES)
     try:
         return DownlinkStatus.model_validate(obj)
     except ValidationError as e:
-        raise MalformedPayload(f"downlink status: {_errors(e)}") from e
+        raise MalformedPayload(f"downlink status: {validation_summary(e)}") from e

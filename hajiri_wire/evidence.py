@@ -8,7 +8,6 @@ server knows which kiosk took it. Only the server's private key opens the crop; 
 
 import base64
 import binascii
-import json
 import os
 import stat
 from pathlib import Path
@@ -17,13 +16,14 @@ from typing import Annotated, Literal
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from hajiri_wire.canonical import canonical_bytes
-from hajiri_wire.errors import MalformedPayload, PayloadTooLarge, UnsupportedSchema, WireError
+from hajiri_wire.errors import PayloadTooLarge, WireError
 from hajiri_wire.record import SCHEMA_VERSION, DeviceId, UtcTime, Uuid
 from hajiri_wire.sealing import ALG, SealOpenError, key_id, open_bytes, raw_public, seal_bytes
 from hajiri_wire.signing import DeviceKey, verify_signature
+from hajiri_wire.strict_json import parse_model
 
 SEAL_LABEL = b"hajiri/v1 evidence crop"
 # A <=160 px JPEG is a few KiB; this leaves room and still refuses a flood before any parsing.
@@ -181,20 +181,4 @@ def encode_evidence(msg: EvidenceMessage) -> bytes:
 
 def decode_evidence(payload: bytes) -> EvidenceMessage:
     """Strict parse; the error names what was wrong (size, JSON, schema version or field)."""
-    if len(payload) > MAX_EVIDENCE_BYTES:
-        raise PayloadTooLarge(f"evidence: {len(payload)} bytes, more than the {MAX_EVIDENCE_BYTES} allowed")
-    try:
-        obj = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise MalformedPayload(f"evidence: not valid JSON ({e})") from e
-    if not isinstance(obj, dict):
-        raise MalformedPayload(f"evidence: expected a JSON object, got {type(obj).__name__}")
-    if obj.get("schema_version") != SCHEMA_VERSION:
-        raise UnsupportedSchema(f"evidence: schema_version {obj.get('schema_version')!r}, "
-                                f"this server speaks {SCHEMA_VERSION}")
-    try:
-        return EvidenceMessage.model_validate(obj)
-    except ValidationError as e:
-        first = e.errors()[:3]
-        raise MalformedPayload("evidence: " + "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in first)) from e
+    return parse_model(payload, EvidenceMessage, "evidence", MAX_EVIDENCE_BYTES)

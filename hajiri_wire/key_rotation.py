@@ -6,16 +6,16 @@ kiosk swaps its signing key only on an answer it can verify, so a forged "accept
 key the server does not know.
 """
 
-import json
 from typing import Annotated, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from hajiri_wire.canonical import canonical_bytes
-from hajiri_wire.errors import MalformedPayload, PayloadTooLarge, UnsupportedSchema
+from hajiri_wire.errors import MalformedPayload
 from hajiri_wire.record import SCHEMA_VERSION, DeviceId, UtcTime
 from hajiri_wire.signing import DeviceKey, load_public_key, verify_signature
+from hajiri_wire.strict_json import parse_model
 
 MAX_ROTATION_BYTES = 4 * 1024
 # Domain separation: a rotation signature can never be mistaken for a record, envelope or evidence signature.
@@ -95,28 +95,9 @@ def encode_rotation(msg: KeyRotation | KeyRotationAnswer) -> bytes:
     return canonical_bytes(msg.model_dump(mode="json"))
 
 
-def _decode(payload: bytes, model: type[BaseModel], what: str) -> BaseModel:
-    if len(payload) > MAX_ROTATION_BYTES:
-        raise PayloadTooLarge(f"{what}: {len(payload)} bytes, more than the {MAX_ROTATION_BYTES} allowed")
-    try:
-        obj = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise MalformedPayload(f"{what}: not valid JSON ({e})") from e
-    if not isinstance(obj, dict):
-        raise MalformedPayload(f"{what}: expected a JSON object, got {type(obj).__name__}")
-    if obj.get("schema_version") != SCHEMA_VERSION:
-        raise UnsupportedSchema(f"{what}: schema_version {obj.get('schema_version')!r}, this code speaks "
-                                f"{SCHEMA_VERSION}")
-    try:
-        return model.model_validate(obj)
-    except ValidationError as e:
-        first = e.errors()[0]
-        raise MalformedPayload(f"{what}: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from e
-
-
 def decode_rotation(payload: bytes) -> KeyRotation:
-    return _decode(payload, KeyRotation, "key rotation")  # type: ignore[return-value]
+    return parse_model(payload, KeyRotation, "key rotation", MAX_ROTATION_BYTES)
 
 
 def decode_answer(payload: bytes) -> KeyRotationAnswer:
-    return _decode(payload, KeyRotationAnswer, "key rotation answer")  # type: ignore[return-value]
+    return parse_model(payload, KeyRotationAnswer, "key rotation answer", MAX_ROTATION_BYTES)

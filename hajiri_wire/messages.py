@@ -1,13 +1,13 @@
 """MQTT payloads: a batch of records going up, an ack coming down. Size-capped, strictly parsed."""
 
-import json
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from hajiri_wire.canonical import canonical_bytes
-from hajiri_wire.errors import MalformedPayload, PayloadTooLarge, UnsupportedSchema
+from hajiri_wire.errors import MalformedPayload, UnsupportedSchema
 from hajiri_wire.record import SCHEMA_VERSION, AttendanceRecord, DeviceId, UtcTime
+from hajiri_wire.strict_json import json_object, parse_model, validation_summary
 
 MAX_BATCH_RECORDS = 200
 MAX_PAYLOAD_BYTES = 256 * 1024
@@ -45,23 +45,7 @@ class Ack(BaseModel):
 
 
 def _decode_json(payload: bytes, what: str) -> dict:
-    if len(payload) > MAX_PAYLOAD_BYTES:
-        raise PayloadTooLarge(f"{what}: {len(payload)} bytes, more than the {MAX_PAYLOAD_BYTES} allowed")
-    try:
-        obj = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise MalformedPayload(f"{what}: not valid JSON ({e})") from e
-    if not isinstance(obj, dict):
-        raise MalformedPayload(f"{what}: expected a JSON object, got {type(obj).__name__}")
-    version = obj.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise UnsupportedSchema(f"{what}: schema_version {version!r}, this server speaks {SCHEMA_VERSION}")
-    return obj
-
-
-def _errors(e: ValidationError) -> str:
-    first = e.errors()[:3]
-    return "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in first)
+    return json_object(payload, what, MAX_PAYLOAD_BYTES)
 
 
 def encode_batch(batch: RecordBatch) -> bytes:
@@ -80,7 +64,7 @@ def decode_batch(payload: bytes) -> RecordBatch:
     try:
         return RecordBatch.model_validate(obj)
     except ValidationError as e:
-        raise MalformedPayload(f"record batch: {_errors(e)}") from e
+        raise MalformedPayload(f"record batch: {validation_summary(e)}") from e
 
 
 def encode_ack(ack: Ack) -> bytes:
@@ -88,11 +72,7 @@ def encode_ack(ack: Ack) -> bytes:
 
 
 def decode_ack(payload: bytes) -> Ack:
-    obj = _decode_json(payload, "ack")
-    try:
-        return Ack.model_validate(obj)
-    except ValidationError as e:
-        raise MalformedPayload(f"ack: {_errors(e)}") from e
+    return parse_model(payload, Ack, "ack", MAX_PAYLOAD_BYTES)
 
 
 MAX_HEARTBEAT_BYTES = 8 * 1024
@@ -138,10 +118,4 @@ def encode_heartbeat(heartbeat: Heartbeat) -> bytes:
 
 
 def decode_heartbeat(payload: bytes) -> Heartbeat:
-    if len(payload) > MAX_HEARTBEAT_BYTES:
-        raise PayloadTooLarge(f"heartbeat: {len(payload)} bytes, more than the {MAX_HEARTBEAT_BYTES} allowed")
-    obj = _decode_json(payload, "heartbeat")
-    try:
-        return Heartbeat.model_validate(obj)
-    except ValidationError as e:
-        raise MalformedPayload(f"heartbeat: {_errors(e)}") from e
+    return parse_model(payload, Heartbeat, "heartbeat", MAX_HEARTBEAT_BYTES)

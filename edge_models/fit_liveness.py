@@ -2,7 +2,9 @@
 
 Run: .venv/bin/python -m edge_models.fit_liveness [--shared-data ../shared/data]. Prints the file's sha256, which
 goes into kiosk/liveness/fusion.py WEIGHTS_SHA256. The data list (edge_models/liveness_data.txt) names every
-training item; the report splits (replay_a's later files, lfw_dev people, smoke/) are never read here."""
+training item; the report splits (replay_a's later files, lfw_dev people, smoke/) are never read here. `--cv`
+writes nothing and prints the recipe's grouped 5-fold cross-validated figures on TUNE (CelebA folds by person,
+replay_a folds by contiguous blocks of its sequence)."""
 
 import argparse
 import hashlib
@@ -16,6 +18,7 @@ HERE = Path(__file__).resolve().parent
 DATA_LIST = HERE / "liveness_data.txt"
 OUT = HERE / "liveness_weights.json"
 TARGET_BPCER = 0.03  # the threshold keeps at most this share of TUNE live faces from being called spoof
+FOLDS = 5
 
 
 def tune_items(shared: Path) -> list[tuple[str, int, str]]:
@@ -31,7 +34,9 @@ def tune_items(shared: Path) -> list[tuple[str, int, str]]:
     return items
 
 
-def features(shared: Path, items: list[tuple[str, int, str]]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def features(shared: Path, items: list[tuple[str, int, str]]) -> tuple[np.ndarray, np.ndarray, list[str],
+                                                                   list[tuple[str, str]]]:
+    """Cue logits, labels, source group and (path, how) of every item in which a face was found."""
     from edge_models.opencv_runtime import Detector, read_image
     from kiosk.liveness.attacks import attack_still
     from kiosk.liveness.cues import CUES, frame_cues
@@ -39,7 +44,7 @@ def features(shared: Path, items: list[tuple[str, int, str]]) -> tuple[np.ndarra
     from kiosk.liveness.fusion import logit
 
     detector = Detector()
-    x, y, groups = [], [], []
+    x, y, groups, kept = [], [], [], []
     for rel, label, how in items:
         image = read_image(shared / rel)
         if how != "as-is":
@@ -52,7 +57,8 @@ def features(shared: Path, items: list[tuple[str, int, str]]) -> tuple[np.ndarra
         x.append([logit(cues[c]) for c in CUES])
         y.append(label)
         groups.append(rel.split("/")[1])
-    return np.array(x), np.array(y, float), groups
+        kept.append((rel, how))
+    return np.array(x), np.array(y, float), groups, kept
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float = 0.01, steps: int = 50) -> np.ndarray:
@@ -71,30 +77,74 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float = 0.01, 
     return beta
 
 
+def fit_fusion(x: np.ndarray, y: np.ndarray, groups: list[str]) -> tuple[np.ndarray, float]:
+    """The shipped recipe: [bias, weights...] and the threshold at TARGET_BPCER of the fitted live scores."""
+    # replay_a and CelebA count equally, whatever their sizes.
+    is_ra = np.array([g == "replay_a" for g in groups])
+    w = np.where(is_ra, 0.5 / max(is_ra.sum(), 1), 0.5 / max((~is_ra).sum(), 1)) * len(y)
+    beta = fit_logistic(x, y, w)
+    return beta, float(np.quantile(fused(beta, x)[y == 1], TARGET_BPCER))
+
+
+def fused(beta: np.ndarray, x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-(np.hstack([np.ones((len(x), 1)), x]) @ beta)))
+
+
+def fold_of(rel: str) -> int:
+    """CelebA: by person (no one in two folds). replay_a: contiguous blocks of its TUNE part, so a fold is a
+    stretch of the session, not frames interleaved with their neighbours."""
+    parts = rel.split("/")
+    if parts[1] == "replay_a":
+        tune_len = 90 if parts[2] == "live" else 136
+        return min(FOLDS - 1, int(Path(parts[-1]).stem) * FOLDS // tune_len)
+    return int(parts[2]) % FOLDS
+
+
+def cross_validate(x: np.ndarray, y: np.ndarray, groups: list[str], kept: list[tuple[str, str]]) -> dict:
+    """Per held-out fold: fit, set the threshold on the training folds, and count errors on the held-out one."""
+    folds = np.array([fold_of(rel) for rel, _ in kept])
+    accepted = np.zeros(len(y), bool)
+    for k in range(FOLDS):
+        train, test = folds != k, folds == k
+        beta, threshold = fit_fusion(x[train], y[train], [g for g, t in zip(groups, train, strict=True) if t])
+        accepted[test] = fused(beta, x[test]) >= threshold
+    is_ra = np.array([g == "replay_a" for g in groups])
+    kind = np.array([how.split(":")[0] for _, how in kept])
+    live, spoof = y == 1, y == 0
+
+    def rate(mask: np.ndarray, accept: bool) -> dict:
+        errors = accepted[mask] if accept else ~accepted[mask]
+        return {"n": int(mask.sum()), "rate": round(float(np.mean(errors)), 4) if errors.size else None}
+
+    return {"folds": FOLDS, "replay_a_apcer": rate(is_ra & spoof, True), "replay_a_bpcer": rate(is_ra & live, False),
+            "celeba_bpcer": rate(~is_ra & live, False), "celeba_print_apcer": rate(kind == "print", True),
+            "celeba_replay_apcer": rate(kind == "replay", True)}
+
+
 def main(argv: list[str] | None = None) -> int:
     from kiosk.liveness.cues import CUES
 
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--shared-data", type=Path, default=HERE.parents[1] / "shared" / "data")
     ap.add_argument("--reuse", action="store_true", help="reuse the features cached by the last run (/tmp)")
+    ap.add_argument("--cv", action="store_true", help="print cross-validated TUNE figures; write nothing")
     args = ap.parse_args(argv)
     items = tune_items(args.shared_data)
-    DATA_LIST.write_text("# path (relative to shared/data)\tlabel (1 live, 0 spoof)\thow\n"
-                         + "".join(f"{r}\t{lab}\t{how}\n" for r, lab, how in items))
+    if not args.cv:
+        DATA_LIST.write_text("# path (relative to shared/data)\tlabel (1 live, 0 spoof)\thow\n"
+                             + "".join(f"{r}\t{lab}\t{how}\n" for r, lab, how in items))
     cache = Path("/tmp/liveness_fit_cache.npz")
-    if args.reuse and cache.exists():
+    if args.reuse and cache.exists() and "kept" in np.load(cache):
         z = np.load(cache)
-        x, y, groups = z["x"], z["y"], list(z["g"])
+        x, y, groups, kept = z["x"], z["y"], list(z["g"]), [tuple(k) for k in z["kept"]]
     else:
-        x, y, groups = features(args.shared_data, items)
-        np.savez(cache, x=x, y=y, g=np.array(groups))
-    # replay_a and CelebA count equally, whatever their sizes.
-    is_ra = np.array([g == "replay_a" for g in groups])
-    w = np.where(is_ra, 0.5 / max(is_ra.sum(), 1), 0.5 / max((~is_ra).sum(), 1)) * len(y)
-    beta = fit_logistic(x, y, w)
-    z = np.hstack([np.ones((len(x), 1)), x]) @ beta
-    scores = 1.0 / (1.0 + np.exp(-z))
-    threshold = float(np.quantile(scores[y == 1], TARGET_BPCER))
+        x, y, groups, kept = features(args.shared_data, items)
+        np.savez(cache, x=x, y=y, g=np.array(groups), kept=np.array(kept))
+    if args.cv:
+        print(json.dumps(cross_validate(x, y, groups, kept)))
+        return 0
+    beta, threshold = fit_fusion(x, y, groups)
+    scores = fused(beta, x)
     out = {"bias": round(float(beta[0]), 4), "weights": {c: round(float(b), 4) for c, b in zip(CUES, beta[1:],
                                                                                                strict=True)},
            "threshold": round(threshold, 4), "target_bpcer_on_tune": TARGET_BPCER,

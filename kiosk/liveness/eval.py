@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_models.opencv_runtime import BadFrame, Detector, read_image
-from kiosk.liveness.cues import CUES, frame_cues
+from kiosk.liveness.cues import CUES, EXPERIMENTAL, experimental_cues, frame_cues
 from kiosk.liveness.faces import find_face
 from kiosk.liveness.fusion import Fusion, load_fusion
 
@@ -27,7 +27,7 @@ def image_files(folder: Path) -> list[Path]:
 
 def score_folder(files: list[Path], detector: Detector, fusion: Fusion) -> dict:
     """Per image: fused score and cue scores; counts unreadable images and images with no face."""
-    scores, cues, failed, unreadable, ms = [], {c: [] for c in CUES}, 0, 0, []
+    scores, cues, failed, unreadable, ms = [], {c: [] for c in CUES + EXPERIMENTAL}, 0, 0, []
     for path in files:
         try:
             image = read_image(path)
@@ -43,7 +43,9 @@ def score_folder(files: list[Path], detector: Detector, fusion: Fusion) -> dict:
         c = frame_cues(found.image, found.face.box, found.valid)
         scores.append(fusion.score(c))
         ms.append((time.perf_counter() - start) * 1000.0)
-        for k in CUES:
+        # Experimental cues are measured outside the timed part: the kiosk does not run them.
+        c |= experimental_cues(found.image, found.face.box)
+        for k in CUES + EXPERIMENTAL:
             cues[k].append(c[k])
     return {"scores": np.array(scores), "cues": {k: np.array(v) for k, v in cues.items()}, "failed": failed,
             "unreadable": unreadable, "ms": ms}
@@ -67,6 +69,13 @@ def evaluate(live_dir: Path, spoof_dir: Path, fusion: Fusion | None = None) -> d
     live = score_folder(image_files(live_dir), detector, fusion)
     spoof = score_folder(image_files(spoof_dir), detector, fusion)
     t = fusion.threshold
+
+    def cue_figures(names: tuple[str, ...]) -> dict:
+        return {c: {"eer": round(equal_error_rate(live["cues"][c], spoof["cues"][c]), 4),
+                    "live_median": round(float(np.median(live["cues"][c])), 3) if live["scores"].size else None,
+                    "spoof_median": round(float(np.median(spoof["cues"][c])), 3) if spoof["scores"].size else None}
+                for c in names}
+
     apcer = float(np.mean(spoof["scores"] >= t)) if len(spoof["scores"]) else float("nan")
     bpcer = float(np.mean(live["scores"] < t)) if len(live["scores"]) else float("nan")
     ms = live["ms"] + spoof["ms"]
@@ -76,10 +85,8 @@ def evaluate(live_dir: Path, spoof_dir: Path, fusion: Fusion | None = None) -> d
             "unreadable": {"live": live["unreadable"], "spoof": spoof["unreadable"]},
             "ms_per_image": round(float(np.mean(ms)), 2) if ms else None,
             "eer": round(equal_error_rate(live["scores"], spoof["scores"]), 4),
-            "cues": {c: {"eer": round(equal_error_rate(live["cues"][c], spoof["cues"][c]), 4),
-                         "live_median": round(float(np.median(live["cues"][c])), 3) if live["scores"].size else None,
-                         "spoof_median": round(float(np.median(spoof["cues"][c])), 3)
-                         if spoof["scores"].size else None} for c in CUES},
+            "cues": cue_figures(CUES),
+            "experimental_cues": cue_figures(EXPERIMENTAL),  # measured, not fused (README, Liveness)
             "note": "single images: the track planarity cue is not used (neutral)"}
 
 

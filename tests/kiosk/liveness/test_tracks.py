@@ -79,3 +79,4 @@ def test_eval_cli_on_a_small_subset(tmp_path, shared_data, capsys) -> None:
             "cues"} <= set(out)
     assert out["live"] == 2 and out["spoof"] == 2 and out["unreadable"]["live"] == 1
     assert out["threshold"] == load_fusion().threshold and 0 <= out["acer"] <= 1
+    assert set(out["experimental_cues"]) == {"moire"} and 0 <= out["experimental_cues"]["moire"]["eer"] <= 1

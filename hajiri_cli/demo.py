@@ -227,9 +227,11 @@ def provision_kiosk(demo: Demo) -> Path:
 def start_sync(demo: Demo, ack_timeout_s: float = 5.0) -> None:
     work = demo.workdir
     password_file = write_secret(work / "device" / "broker_password", demo.passwords[DEVICE_ID])
+    # The kiosk's config tells the agent the liveness setting (heartbeat) and where spoof evidence waits.
+    kiosk_conf = write_kiosk_config(demo, work / "device", replay_fps=None)
     sync_conf = write_toml(work / "sync.toml", {
         "": {"device_dir": str(work / "device"), "store": str(work / "kiosk.db"), "ack_timeout_s": ack_timeout_s,
-             "poll_interval_s": 0.2},
+             "poll_interval_s": 0.2, "kiosk_config": str(kiosk_conf)},
         "mqtt": {"host": "127.0.0.1", "port": demo.broker.port, "password_file": str(password_file),
                  "reconnect_min_s": 0.5, "reconnect_max_s": 2.0},
     })
@@ -282,14 +284,21 @@ def run_mobile(demo: Demo, face_set, tokens: dict[str, str]) -> dict:
             "reports": write_reports(f"sqlite:///{demo.workdir / 'central.db'}", demo.workdir / "reports")}
 
 
-def start_kiosk(demo: Demo, device_dir: Path, replay_fps: float | None) -> None:
+def write_kiosk_config(demo: Demo, device_dir: Path, replay_fps: float | None) -> Path:
+    """kiosk.toml, with the server's evidence key so a SPOOF crop can go up sealed to it."""
     work = demo.workdir
-    kiosk_conf = write_toml(work / "kiosk.toml", {
+    evidence_key = demo.api("GET", "/api/v1/evidence/server-key")["public_key"]
+    return write_toml(work / "kiosk.toml", {
         "": {"device_dir": str(device_dir), "store_path": str(work / "kiosk.db"),
              "gallery_path": str(work / "gallery.hjg"), "source": f"folder:{work / 'frames'}",
              "decisions_log": str(work / "decisions.jsonl"), "stats_path": str(work / "kiosk-stats.json"),
              "replay_fps": replay_fps},
+        "evidence": {"server_public_key": evidence_key},
     })
+
+
+def start_kiosk(demo: Demo, device_dir: Path, replay_fps: float | None) -> None:
+    kiosk_conf = write_kiosk_config(demo, device_dir, replay_fps)
     demo.start("kiosk", ["kiosk", "--config", str(kiosk_conf)])
 
 

@@ -1,15 +1,12 @@
 """Mobile check-ins: selfie 1:1 match and liveness, time checks, geofence test, flags, idempotent storage,
 then the day recomputed."""
 
-import base64
-import binascii
 import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import cv2
 import numpy as np
 import sqlalchemy as sa
 
@@ -18,6 +15,7 @@ from central_server.domain_db import checkins, geofences, shifts, site_details
 from central_server.employees import allowed_fences
 from central_server.explanations import raise_request
 from central_server.geofence import MAX_ACCURACY_BUFFER_M, check_point, distance_m
+from central_server.photos import RejectedField, decode_jpeg_b64
 from central_server.rules.recompute import recompute_days
 from central_server.rules.shift import ShiftRule, day_of
 from central_server.rules.timeline import kiosk_events, parse_instant, wire
@@ -38,12 +36,8 @@ MIN_TRAVEL_M = 2_000.0
 TRAVEL_LOOKBACK = timedelta(hours=48)
 
 
-class CheckinRejected(ValueError):
+class CheckinRejected(RejectedField):
     """A check-in refused outright (bad selfie); `field` names what was wrong."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 @dataclass(frozen=True)
@@ -57,20 +51,8 @@ class Place:
 
 def decode_selfie(b64: str) -> tuple[str, np.ndarray]:
     """(sha256, pixels) of a decodable JPEG within the size cap, or CheckinRejected naming the field."""
-    try:
-        raw = base64.b64decode(b64, validate=True)
-    except (binascii.Error, ValueError) as e:
-        raise CheckinRejected("selfie_jpeg_b64", f"not valid base64: {e}") from e
-    if len(raw) > MAX_SELFIE_BYTES:
-        raise CheckinRejected("selfie_jpeg_b64", f"{len(raw)} bytes, more than {MAX_SELFIE_BYTES}; send a smaller JPEG")
-    if not raw.startswith(b"\xff\xd8\xff"):
-        raise CheckinRejected("selfie_jpeg_b64", "not a JPEG (it must start with the JPEG marker FF D8 FF)")
-    image = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        raise CheckinRejected("selfie_jpeg_b64", "the JPEG does not decode (truncated or corrupt)")
-    if min(image.shape[:2]) < MIN_SELFIE_SIDE:
-        raise CheckinRejected("selfie_jpeg_b64", f"image is {image.shape[1]}x{image.shape[0]}; "
-                                                 f"at least {MIN_SELFIE_SIDE} px a side")
+    raw, image = decode_jpeg_b64(b64, "selfie_jpeg_b64", max_bytes=MAX_SELFIE_BYTES, min_side=MIN_SELFIE_SIDE,
+                                 error=CheckinRejected)
     return hashlib.sha256(raw).hexdigest(), image
 
 

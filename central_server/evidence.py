@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from central_server.config import ServerConfig
 from central_server.db import devices, records
 from central_server.evidence_db import evidence
+from central_server.photos import JPEG_MAGIC
 from central_server.rejections import IngestStats, Rejection, write_rejections
 from hajiri_common.timefmt import utc_iso
 from hajiri_wire import Ack, AckResult, WireError, encode_ack, load_public_key, topics
@@ -28,7 +29,6 @@ from hajiri_wire.evidence import EvidenceKey, EvidenceMessage, decode_evidence, 
 log = logging.getLogger("central_server.ingest")
 
 EVIDENCE_KEY_ENV = "HAJIRI_EVIDENCE_KEY_FILE"
-JPEG_MAGIC = b"\xff\xd8\xff"
 # Events whose crop a kiosk may send (spoof_and_unknown sites send UNKNOWN ones too); never IN/OUT.
 EVIDENCE_EVENTS = ("SPOOF", "UNKNOWN")
 

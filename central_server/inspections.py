@@ -1,14 +1,10 @@
 """Field inspections on tour: photo check (only its hash kept unless the site keeps photos), GPS, the tour
 it belongs to, idempotent storage, and the repeat_village flag for an officer who keeps visiting one village."""
 
-import base64
-import binascii
 import hashlib
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import cv2
-import numpy as np
 import sqlalchemy as sa
 
 from central_server.access_db import inspection_settings, inspections
@@ -16,6 +12,7 @@ from central_server.audit import write_audit
 from central_server.checkins import settle_time
 from central_server.domain_db import tours
 from central_server.geofence import MAX_ACCURACY_BUFFER_M
+from central_server.photos import RejectedField, decode_jpeg_b64
 from central_server.rules.timeline import parse_instant, wire
 from hajiri_wire.ids import uuid7
 
@@ -23,31 +20,14 @@ MAX_PHOTO_BYTES = 1024 * 1024  # a phone photo of a work site, resized by the ap
 MIN_PHOTO_SIDE = 64
 
 
-class InspectionRejected(ValueError):
+class InspectionRejected(RejectedField):
     """An inspection refused outright; `field` names what was wrong."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def check_photo(b64: str) -> bytes:
     """The decoded JPEG, after checking it is base64, within the cap and really decodes as an image."""
-    try:
-        raw = base64.b64decode(b64, validate=True)
-    except (binascii.Error, ValueError) as e:
-        raise InspectionRejected("photo_jpeg_b64", f"not valid base64: {e}") from e
-    if len(raw) > MAX_PHOTO_BYTES:
-        raise InspectionRejected("photo_jpeg_b64", f"{len(raw)} bytes, more than {MAX_PHOTO_BYTES}; "
-                                                   "send a smaller JPEG")
-    if not raw.startswith(b"\xff\xd8\xff"):
-        raise InspectionRejected("photo_jpeg_b64", "not a JPEG (it must start with the JPEG marker FF D8 FF)")
-    image = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        raise InspectionRejected("photo_jpeg_b64", "the JPEG does not decode (truncated or corrupt)")
-    if min(image.shape[:2]) < MIN_PHOTO_SIDE:
-        raise InspectionRejected("photo_jpeg_b64", f"image is {image.shape[1]}x{image.shape[0]}; "
-                                                   f"at least {MIN_PHOTO_SIDE} px a side")
+    raw, _ = decode_jpeg_b64(b64, "photo_jpeg_b64", max_bytes=MAX_PHOTO_BYTES, min_side=MIN_PHOTO_SIDE,
+                             error=InspectionRejected)
     return raw
 
 

@@ -21,6 +21,29 @@ def file_signature(path: Path) -> tuple[int, int, int] | None:
     return st.st_ino, st.st_size, st.st_mtime_ns
 
 
+class FileChange:
+    """Says, at most every `interval_s`, whether `path` was replaced since it was last seen: one stat per check,
+    so the kiosk can ask between every frame. The file as it is at construction counts as seen."""
+
+    def __init__(self, path: Path | None, interval_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.path, self.interval_s, self._clock = path, interval_s, clock
+        self._seen = None if path is None else file_signature(path)
+        self._next = clock() + interval_s
+
+    def changed(self) -> bool:
+        if self.path is None or self.interval_s <= 0:
+            return False
+        now = self._clock()
+        if now < self._next:
+            return False
+        self._next = now + self.interval_s
+        sig = file_signature(self.path)
+        if sig is None or sig == self._seen:
+            return False
+        self._seen = sig
+        return True
+
+
 class GalleryWatch:
     """Polls the gallery file's signature at most every `interval_s`; a changed file is loaded and swapped in.
 
@@ -31,25 +54,15 @@ class GalleryWatch:
     def __init__(self, path: Path, key_path: Path | None, holder: GalleryHolder, interval_s: float = 2.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.path, self.key_path, self.holder = Path(path), key_path, holder
-        self.interval_s = interval_s
-        self._clock = clock
-        self._seen = file_signature(self.path)  # the file the kiosk started with is already in the holder
-        self._next = clock() + interval_s
+        # The file the kiosk started with is already in the holder.
+        self._change = FileChange(self.path, interval_s, clock)
         self.swaps = 0
         self.failures = 0
 
     def poll(self) -> bool:
         """Cheap when nothing changed (one stat, at most every interval); True when a new gallery went in."""
-        if self.interval_s <= 0:
+        if not self._change.changed():
             return False
-        now = self._clock()
-        if now < self._next:
-            return False
-        self._next = now + self.interval_s
-        sig = file_signature(self.path)
-        if sig is None or sig == self._seen:
-            return False
-        self._seen = sig
         try:
             gallery = load_gallery(self.path, self.key_path)
             # The running gallery's model was checked at kiosk start (an empty one carries the kiosk's own).
@@ -77,20 +90,14 @@ class SiteConfigWatch:
 
     def __init__(self, base: KioskConfig, pipeline: object, interval_s: float = 2.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self.base, self.pipeline, self.interval_s, self._clock = base, pipeline, interval_s, clock
+        self.base, self.pipeline = base, pipeline
         self.path = base.site_config_path
-        self._seen = None if self.path is None else file_signature(self.path)
-        self._next = clock() + interval_s
+        self._change = FileChange(self.path, interval_s, clock)
         self.applied = 0
 
     def poll(self) -> bool:
-        if self.path is None or self.interval_s <= 0 or self._clock() < self._next:
+        if not self._change.changed():
             return False
-        self._next = self._clock() + self.interval_s
-        sig = file_signature(self.path)
-        if sig is None or sig == self._seen:
-            return False
-        self._seen = sig
         config = with_site_config(self.base)  # a bad file is logged there and gives the base config back
         self.pipeline.config = config
         fusion = getattr(self.pipeline, "fusion", None)

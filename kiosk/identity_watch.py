@@ -5,7 +5,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from kiosk.gallery_watch import file_signature
+from kiosk.gallery_watch import FileChange
 from provisioning.identity import IDENTITY_FILE, DeviceIdentity, IdentityError, load_identity
 
 log = logging.getLogger(__name__)
@@ -20,20 +20,14 @@ class IdentityWatch:
 
     def __init__(self, device_dir: Path, identity: DeviceIdentity, interval_s: float = 2.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self.device_dir, self.identity, self.interval_s, self._clock = Path(device_dir), identity, interval_s, clock
-        self._seen = file_signature(self.device_dir / IDENTITY_FILE)
-        self._next = clock() + interval_s
+        self.device_dir, self.identity = Path(device_dir), identity
+        self._change = FileChange(self.device_dir / IDENTITY_FILE, interval_s, clock)
         self.reloads = 0
 
     def poll(self) -> DeviceIdentity:
         """The identity to sign with now: one stat at most every interval when nothing changed."""
-        if self.interval_s <= 0 or self._clock() < self._next:
+        if not self._change.changed():
             return self.identity
-        self._next = self._clock() + self.interval_s
-        sig = file_signature(self.device_dir / IDENTITY_FILE)
-        if sig is None or sig == self._seen:
-            return self.identity
-        self._seen = sig
         try:
             identity = load_identity(self.device_dir)
         except IdentityError as e:

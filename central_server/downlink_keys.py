@@ -1,7 +1,6 @@
 """Downlink keys: the server's Ed25519 signing key (0600 file, made on first use) and devices' X25519 keys."""
 
 import contextlib
-import stat
 import time
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from central_server.audit import write_audit
 from central_server.downlink_db import device_enc_keys
 from central_server.upsert import insert_on_conflict
+from hajiri_common.files import PrivateFileError, read_private
 from hajiri_common.timefmt import utc_iso
 from hajiri_wire import DeviceKey
 from hajiri_wire.downlink import load_x25519_public
@@ -29,13 +29,13 @@ def load_or_create_signing_key(path: Path) -> DeviceKey:
         # O_EXCL: two workers starting together keep the first one's key.
         with contextlib.suppress(FileExistsError):
             DeviceKey.generate().save(path)
-    mode = path.stat().st_mode
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise DownlinkKeyError(f"downlink signing key {path} is accessible by other users "
-                               f"(mode {stat.S_IMODE(mode):o}); chmod 600 it")
     try:
-        return DeviceKey.load(path)
-    except (OSError, ValueError) as e:
+        pem = read_private(path, "downlink signing key")
+    except PrivateFileError as e:
+        raise DownlinkKeyError(str(e)) from e
+    try:
+        return DeviceKey.from_pem(pem, str(path))
+    except ValueError as e:
         raise DownlinkKeyError(f"downlink signing key {path}: unreadable: {e}") from e
 
 

@@ -8,8 +8,6 @@ server knows which kiosk took it. Only the server's private key opens the crop; 
 
 import base64
 import binascii
-import os
-import stat
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -18,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
+from hajiri_common.files import PrivateFileError, create_private, read_private
 from hajiri_wire.canonical import canonical_bytes
 from hajiri_wire.errors import PayloadTooLarge, WireError
 from hajiri_wire.record import SCHEMA_VERSION, DeviceId, UtcTime, Uuid
@@ -99,13 +98,9 @@ class EvidenceKey:
     def load(cls, path: Path) -> "EvidenceKey":
         path = Path(path)
         try:
-            mode = path.stat().st_mode
-            pem = path.read_bytes()
-        except OSError as e:
-            raise EvidenceKeyError(f"evidence key {path}: cannot read: {e.strerror or e}") from e
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise EvidenceKeyError(f"evidence key {path} is accessible by other users "
-                                   f"(mode {stat.S_IMODE(mode):o}); chmod 600 it")
+            pem = read_private(path, "evidence key")
+        except PrivateFileError as e:
+            raise EvidenceKeyError(str(e)) from e
         try:
             key = serialization.load_pem_private_key(pem, password=None)
         except ValueError as e:
@@ -125,11 +120,9 @@ class EvidenceKey:
         pem = key._private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                          serialization.NoEncryption())
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            create_private(path, pem)
         except FileExistsError:  # another worker made it first: its key is the one
             return cls.load(path)
-        with os.fdopen(fd, "wb") as f:
-            f.write(pem)
         return key
 
     @property

@@ -1,13 +1,13 @@
 """Ed25519 device keys: create, store (0600), load, sign and verify."""
 
 import base64
-import os
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from hajiri_common.files import create_private
 from hajiri_wire.errors import BadSignature, MalformedPayload
 
 try:  # libsodium verifies ~30% faster than OpenSSL here, and the server checks every record's signature
@@ -29,9 +29,13 @@ class DeviceKey:
 
     @classmethod
     def load(cls, path: Path) -> "DeviceKey":
-        key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
+        return cls.from_pem(Path(path).read_bytes(), str(path))
+
+    @classmethod
+    def from_pem(cls, pem: bytes, source: str = "key") -> "DeviceKey":
+        key = serialization.load_pem_private_key(pem, password=None)
         if not isinstance(key, Ed25519PrivateKey):
-            raise ValueError(f"{path}: not an Ed25519 private key")
+            raise ValueError(f"{source}: not an Ed25519 private key")
         return cls(key)
 
     def save(self, path: Path) -> None:
@@ -39,9 +43,7 @@ class DeviceKey:
         pem = self._private.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(pem)
+        create_private(Path(path), pem)
 
     def sign(self, data: bytes) -> str:
         return base64.b64encode(self._private.sign(data)).decode()

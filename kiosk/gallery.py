@@ -2,10 +2,8 @@
 
 import csv
 import json
-import os
 import re
 import secrets
-import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +13,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from edge_models.opencv_runtime import EMBEDDING_DIM, MODEL_VERSION, BadFrame, Detector, Embedder, read_image
-from hajiri_common.files import write_atomic
+from hajiri_common.files import PrivateFileError, create_private, read_private, write_atomic
 
 MAGIC = b"HJGALLRY"
 FORMAT_VERSION = 1
@@ -261,9 +259,7 @@ def load_or_create_key(key_path: Path | str) -> bytes:
     key_path = Path(key_path)
     if not key_path.exists():
         key = secrets.token_bytes(32)
-        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(key.hex() + "\n")
+        create_private(key_path, (key.hex() + "\n").encode())
         return key
     return load_key(key_path)
 
@@ -271,13 +267,9 @@ def load_or_create_key(key_path: Path | str) -> bytes:
 def load_key(key_path: Path | str) -> bytes:
     key_path = Path(key_path)
     try:
-        mode = key_path.stat().st_mode
-        text = key_path.read_text().strip()
-    except OSError as e:
-        raise GalleryError(f"gallery key {key_path}: cannot read: {e.strerror or e}") from e
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise GalleryError(f"gallery key {key_path} is accessible by other users (mode {stat.S_IMODE(mode):o}); "
-                           "chmod 600 it")
+        text = read_private(key_path, "gallery key").decode().strip()
+    except PrivateFileError as e:
+        raise GalleryError(str(e)) from e
     try:
         key = bytes.fromhex(text)
     except ValueError as e:

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from pydantic import TypeAdapter, ValidationError
 
-from hajiri_common.files import write_atomic
+from hajiri_common.files import create_private, write_atomic
 from hajiri_wire import DeviceKey, load_public_key
 from hajiri_wire.downlink import key_id, x25519_public_b64
 from hajiri_wire.errors import MalformedPayload
@@ -94,9 +94,7 @@ def _create_enc_key(directory: Path) -> X25519PrivateKey:
     enc_key = X25519PrivateKey.generate()
     pem = enc_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
-    fd = os.open(directory / ENC_KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(pem)
+    create_private(directory / ENC_KEY_FILE, pem)
     return enc_key
 
 

@@ -8,7 +8,6 @@ certificates are public. A state runs its own CA (or an HSM-backed one); this is
 
 import datetime as dt
 import ipaddress
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pydantic import TypeAdapter, ValidationError
 
+from hajiri_common.files import create_private
 from hajiri_wire.record import DeviceId
 
 CA_DAYS = 3650
@@ -46,9 +46,7 @@ class Ca:
 def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
     data = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                              serialization.NoEncryption())
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
+    create_private(path, data)
 
 
 def _write_cert(path: Path, cert: x509.Certificate) -> None:

@@ -100,12 +100,12 @@ def load_template_key(key_path: Path, *, create: bool) -> bytes:
     try:
         if create:
             key_path.parent.mkdir(parents=True, exist_ok=True)
-            return load_or_create_key(key_path)
+            return load_or_create_key(key_path, "template key")
         if not key_path.exists():
             raise TemplateKeyError(f"template key {key_path} does not exist; templates cannot be opened")
-        return load_key(key_path)
+        return load_key(key_path, "template key")
     except GalleryError as e:
-        raise TemplateKeyError(str(e).replace("gallery key", "template key")) from e
+        raise TemplateKeyError(str(e)) from e
 
 
 def _aad(employee_id: str, template_no: int, model_version: str) -> bytes:

@@ -106,9 +106,9 @@ class EvidenceStore:
         if self._key_bytes is None:
             self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
             try:
-                self._key_bytes = load_or_create_key(self.key_path)
-            except GalleryError as e:  # the gallery's key helper words it for the gallery
-                raise EvidenceError(f"evidence key: {e}") from e
+                self._key_bytes = load_or_create_key(self.key_path, "evidence key")
+            except GalleryError as e:  # the gallery's key helper, told to name this key
+                raise EvidenceError(str(e)) from e
         return self._key_bytes
 
     def path_of(self, record_id: str) -> Path:

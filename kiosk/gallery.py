@@ -254,28 +254,29 @@ def default_key_path(gallery_path: Path | str) -> Path:
     return Path(str(gallery_path) + ".key")
 
 
-def load_or_create_key(key_path: Path | str) -> bytes:
-    """The 32-byte AES key in `key_path` (hex, mode 0600); a new random one is created when the file is absent."""
+def load_or_create_key(key_path: Path | str, what: str = "gallery key") -> bytes:
+    """The 32-byte AES key in `key_path` (hex, mode 0600); a new random one is created when the file is absent.
+    `what` names the key in errors (the gallery's, a template or an evidence key)."""
     key_path = Path(key_path)
     if not key_path.exists():
         key = secrets.token_bytes(32)
         create_private(key_path, (key.hex() + "\n").encode())
         return key
-    return load_key(key_path)
+    return load_key(key_path, what)
 
 
-def load_key(key_path: Path | str) -> bytes:
+def load_key(key_path: Path | str, what: str = "gallery key") -> bytes:
     key_path = Path(key_path)
     try:
-        text = read_private(key_path, "gallery key").decode().strip()
+        text = read_private(key_path, what).decode().strip()
     except PrivateFileError as e:
         raise GalleryError(str(e)) from e
     try:
         key = bytes.fromhex(text)
     except ValueError as e:
-        raise GalleryError(f"gallery key {key_path} is not hex") from e
+        raise GalleryError(f"{what} {key_path} is not hex") from e
     if len(key) != 32:
-        raise GalleryError(f"gallery key {key_path} holds {len(key)} bytes, AES-256 needs 32")
+        raise GalleryError(f"{what} {key_path} holds {len(key)} bytes, AES-256 needs 32")
     return key
 
 

@@ -27,9 +27,19 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from bench.common import print_result
-from central_server.db import make_engine, sites
-from central_server.domain_db import attendance_days, employees, holidays, leaves, shifts, site_details, tours
-from central_server.migrations import migrate
+from central_server.attendance.rules.shift import DEFAULT_SHIFT, ShiftRule
+from central_server.db.engine import make_engine
+from central_server.db.migrate import migrate
+from central_server.db.schema import (
+    attendance_days,
+    employees,
+    holidays,
+    leaves,
+    shifts,
+    site_details,
+    sites,
+    tours,
+)
 from central_server.reports import ReportScope, build_monthly, build_muster
 from central_server.reports.csv_writer import write_csv
 from central_server.reports.export import FORMULA, monthly_sections, monthly_sheets, monthly_title
@@ -38,7 +48,6 @@ from central_server.reports.pdf_writer import write_pdf
 from central_server.reports.period import Period
 from central_server.reports.query import select_month_counts
 from central_server.reports.xlsx_writer import write_xlsx
-from central_server.rules.shift import DEFAULT_SHIFT, ShiftRule
 
 log = logging.getLogger("bench.reports")
 TZ = "Asia/Kolkata"

@@ -29,9 +29,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from central_server.db import make_engine, records
-from central_server.migrations import migrate
-from central_server.registry import register_device
+from central_server.db.engine import make_engine
+from central_server.db.migrate import migrate
+from central_server.db.schema import records
+from central_server.org.registry import register_device
 from kiosk.store import Observation, all_records, append_record, open_store
 from provisioning.broker import SERVER_USER, LocalBroker
 from provisioning.identity import DeviceIdentity, create_identity, load_identity
@@ -110,7 +111,7 @@ def worker_main(url: str, host: str, port: int, password: str, index: int, ready
     """One ingest worker process: an IngestWorker on the shared subscription until `stop` is set."""
     logging.basicConfig(level=logging.ERROR)
     from central_server.config import ServerConfig
-    from central_server.ingest import IngestWorker
+    from central_server.ingest.records import IngestWorker
 
     config = ServerConfig(database_url=url, mqtt={"host": host, "port": port, "password": password,
                                                   "client_id": f"bench-ingest-{index}"})
@@ -174,7 +175,7 @@ def batch_payloads(kiosk: Kiosk, size: int) -> list[bytes]:
 
 def baseline_verify(payloads: list[bytes], public_b64: str) -> float:
     """Records/s one core decodes, hashes and signature-checks (no MQTT, no DB): the CPU ceiling of a worker."""
-    from central_server.ingest import prepare_record
+    from central_server.ingest.records import prepare_record
     from hajiri_wire import decode_batch, load_public_key
     from hajiri_wire.signing import verify_signature
 

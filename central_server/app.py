@@ -7,14 +7,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
-from central_server import evidence_pages
+from central_server.access.tokens import ensure_bootstrap_token
 from central_server.api import (
     absences,
     attendance,
     auth_login,
     checkins,
-    dashboard,
-    days,
+        days,
     devices,
     downlink,
     employees,
@@ -31,12 +30,13 @@ from central_server.api import (
     tasks,
     templates,
 )
-from central_server.auth import ensure_bootstrap_token
 from central_server.config import ServerConfig
-from central_server.db import make_engine
-from central_server.ingest import IngestWorker
-from central_server.migrations import migrate
-from central_server.rejections import IngestStats
+from central_server.db.engine import make_engine
+from central_server.db.migrate import migrate
+from central_server.ingest.records import IngestWorker
+from central_server.ingest.rejections import IngestStats
+from central_server.web import dashboard
+from central_server.web import evidence_review
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def create_app(config: ServerConfig, *, engine: Engine | None = None, start_inge
     for module in (auth_login, inspections, tasks):  # access: login, users, field inspections, tasks
         app.include_router(module.router)
     app.include_router(evidence.router)  # spoof evidence review, liveness policy
-    app.include_router(evidence_pages.router)
+    app.include_router(evidence_review.router)
     app.include_router(downlink.router)  # signed gallery, config and command downlinks
     app.include_router(reports.router)  # muster roll, monthly/salary report, roll-up, late and absent lists
 

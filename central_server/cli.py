@@ -6,12 +6,12 @@ import os
 import sys
 from pathlib import Path
 
-from central_server.auth import Role, TokenError, create_token
+from central_server.access.tokens import Role, TokenError, create_token
+from central_server.access.users import UserError, create_user
 from central_server.config import ServerConfig, load_server_config
-from central_server.db import make_engine
-from central_server.migrations import migrate
-from central_server.registry import RegistryError, register_device
-from central_server.users import UserError, create_user
+from central_server.db.engine import make_engine
+from central_server.db.migrate import migrate
+from central_server.org.registry import RegistryError, register_device
 from hajiri_common.config import ConfigError
 
 
@@ -123,8 +123,8 @@ def run(args: argparse.Namespace) -> int:
 def _serve(config: ServerConfig) -> int:
     import uvicorn
 
+    from central_server.access.logsafe import install_redaction
     from central_server.app import create_app
-    from central_server.logsafe import install_redaction
 
     install_redaction()
     uvicorn.run(create_app(config), host=config.http.host, port=config.http.port, log_config=None)

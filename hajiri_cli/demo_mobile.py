@@ -146,7 +146,7 @@ def write_reports(database_url: str, out_dir: Path) -> list[str]:
     except ImportError:
         log.info("central_server.reports is not there yet: no report files")
         return []
-    from central_server.db import make_engine
+    from central_server.db.engine import make_engine
 
     engine = make_engine(database_url)
     try:

@@ -3,13 +3,13 @@
 import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, status
 
+from central_server.access.tokens import Role
+from central_server.api.deps import Conn, check_site_scope
+from central_server.api.domain_schemas import HolidayCreate, LeaveCreate, TourCreate
 from central_server.api.scope import Anyone, Supervisor, check_employee_access, scoped_query
-from central_server.auth import Role
-from central_server.deps import Conn, check_site_scope
-from central_server.domain_db import employees, holidays, leaves, tours
-from central_server.domain_schemas import HolidayCreate, LeaveCreate, TourCreate
-from central_server.employees import add_absence, add_holiday
-from central_server.registry import NotRegistered
+from central_server.db.schema import employees, holidays, leaves, tours
+from central_server.org.employees import add_absence, add_holiday
+from central_server.org.registry import NotRegistered
 
 router = APIRouter(prefix="/api/v1", tags=["leave"])
 

@@ -4,10 +4,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 
-from central_server.attendance import day_records, parse_day
-from central_server.auth import Principal, Role
-from central_server.deps import Conn, check_site_scope, require_roles
-from central_server.schemas import AttendanceDay
+from central_server.access.tokens import Principal, Role
+from central_server.api.deps import Conn, check_site_scope, require_roles
+from central_server.api.schemas import AttendanceDay
+from central_server.attendance.presence import day_records, parse_day
 
 router = APIRouter(prefix="/api/v1/attendance", tags=["attendance"])
 

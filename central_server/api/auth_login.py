@@ -7,13 +7,13 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from central_server.access.audit import write_audit
+from central_server.access.login import LoginFailed, LoginThrottled, ThrottlePolicy, login
+from central_server.access.tokens import Role, hash_token
+from central_server.access.users import UserError, create_user, set_disabled
+from central_server.api.deps import Conn, bearer_token, request_clock
 from central_server.api.scope import Admin, Anyone
-from central_server.audit import write_audit
-from central_server.auth import Role, hash_token
-from central_server.db import api_tokens
-from central_server.deps import Conn, bearer_token, request_clock
-from central_server.login import LoginFailed, LoginThrottled, ThrottlePolicy, login
-from central_server.users import UserError, create_user, set_disabled
+from central_server.db.schema import api_tokens
 
 router = APIRouter(tags=["auth"])
 

@@ -7,6 +7,8 @@ import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pydantic import Field
 
+from central_server.api.deps import Conn
+from central_server.api.domain_schemas import CheckinCreate, CheckinPublic
 from central_server.api.scope import (
     Anyone,
     EmployeeOnly,
@@ -14,12 +16,9 @@ from central_server.api.scope import (
     own_employee_id,
     scoped_query,
 )
-from central_server.attendance import day_bounds, parse_day
-from central_server.checkins import CheckinRejected, public, record_checkin
-from central_server.deps import Conn
-from central_server.domain_db import checkins, employees
-from central_server.domain_schemas import CheckinCreate, CheckinPublic
-from central_server.templates_db import checkin_selfies
+from central_server.attendance.checkins import CheckinRejected, public, record_checkin
+from central_server.attendance.presence import day_bounds, parse_day
+from central_server.db.schema import checkin_selfies, checkins, employees
 
 router = APIRouter(prefix="/api/v1/checkins", tags=["checkins"])
 

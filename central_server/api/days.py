@@ -4,12 +4,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 
+from central_server.access.tokens import Principal, Role
+from central_server.api.deps import Conn, require_roles
+from central_server.api.domain_schemas import DayPublic, RecomputeRequest
 from central_server.api.scope import Anyone, scoped_query
-from central_server.attendance import parse_day
-from central_server.auth import Principal, Role
-from central_server.deps import Conn, require_roles
-from central_server.domain_schemas import DayPublic, RecomputeRequest
-from central_server.rules.recompute import (
+from central_server.attendance.presence import parse_day
+from central_server.attendance.rules.recompute import (
     compute_days,
     public_day,
     recompute_days,

@@ -7,27 +7,26 @@ from typing import Annotated
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
-from central_server.auth import Principal, Role
-from central_server.db import devices, records
-from central_server.deps import Conn, require_roles
-from central_server.evidence_schemas import DeviceLivenessPublic
-from central_server.heartbeat import DEFAULT_SILENT_AFTER_S, device_health, latest_heartbeats
-from central_server.migration_0002_sync import clock_anchors, record_times
-from central_server.registry import (
-    AlreadyExists,
-    BadPublicKey,
-    NotRegistered,
-    list_rows,
-    register_device,
-    revoke_device,
-)
-from central_server.schemas import (
+from central_server.access.tokens import Principal, Role
+from central_server.api.deps import Conn, require_roles
+from central_server.api.schemas import (
     ChainIssue,
     ChainReport,
     ClockAnchorPublic,
     DeviceCreate,
     DevicePublic,
     HeartbeatReport,
+)
+from central_server.db.schema import clock_anchors, devices, record_times, records
+from central_server.devices.heartbeat import DEFAULT_SILENT_AFTER_S, device_health, latest_heartbeats
+from central_server.evidence.schemas import DeviceLivenessPublic
+from central_server.org.registry import (
+    AlreadyExists,
+    BadPublicKey,
+    NotRegistered,
+    list_rows,
+    register_device,
+    revoke_device,
 )
 from hajiri_common.timefmt import utc_iso
 from hajiri_wire import AttendanceRecord, WireError, load_public_key, verify_chain, verify_record

@@ -6,11 +6,14 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import Field
 
-from central_server.auth import Principal, Role
+from central_server.access.tokens import Principal, Role
+from central_server.api.deps import authorize, bearer_token
+from central_server.api.schemas import Strict
 from central_server.config import ServerConfig
-from central_server.db import devices
-from central_server.deps import authorize, bearer_token
-from central_server.downlink import (
+from central_server.db.schema import devices
+from central_server.downlink.keys import DownlinkKeyError, load_or_create_signing_key, set_enc_key
+from central_server.downlink.publish import PublishError, publish_retained
+from central_server.downlink.versions import (
     DownlinkError,
     NoEncKey,
     NoTargets,
@@ -23,9 +26,6 @@ from central_server.downlink import (
     mark_published,
     target_devices,
 )
-from central_server.downlink_keys import DownlinkKeyError, load_or_create_signing_key, set_enc_key
-from central_server.downlink_publish import PublishError, publish_retained
-from central_server.schemas import Strict
 from edge_models.opencv_runtime import EMBEDDING_DIM, MODEL_VERSION
 from hajiri_wire import WireError, public_key_b64
 from hajiri_wire.downlink import Command, GalleryContent, GalleryPerson, SiteConfig, key_id

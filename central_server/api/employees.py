@@ -5,11 +5,9 @@ from typing import Annotated
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, HTTPException, status
 
-from central_server.api.scope import Admin, Anyone, Manager, Reader, check_employee_access, scoped_query
-from central_server.auth import Principal, Role, TokenError, create_token
-from central_server.deps import Conn, check_site_scope, require_roles
-from central_server.domain_db import departments, employees, geofences, shifts
-from central_server.domain_schemas import (
+from central_server.access.tokens import Principal, Role, TokenError, create_token
+from central_server.api.deps import Conn, check_site_scope, require_roles
+from central_server.api.domain_schemas import (
     DepartmentCreate,
     EmployeeCreate,
     EmployeeFences,
@@ -18,7 +16,9 @@ from central_server.domain_schemas import (
     ShiftPublic,
     TokenIssued,
 )
-from central_server.employees import (
+from central_server.api.scope import Admin, Anyone, Manager, Reader, check_employee_access, scoped_query
+from central_server.db.schema import departments, employees, geofences, shifts
+from central_server.org.employees import (
     create_department,
     create_employee,
     create_shift,
@@ -26,7 +26,7 @@ from central_server.employees import (
     set_employee_fences,
     shift_row,
 )
-from central_server.registry import AlreadyExists, NotRegistered, list_rows
+from central_server.org.registry import AlreadyExists, NotRegistered, list_rows
 
 router = APIRouter(prefix="/api/v1", tags=["employees"])
 

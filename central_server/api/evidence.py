@@ -6,13 +6,12 @@ from typing import Annotated, Literal
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 
-from central_server.audit import write_audit
-from central_server.auth import Principal, Role
-from central_server.db import records
-from central_server.deps import Conn, check_site_scope, require_roles
-from central_server.evidence import open_stored, server_evidence_key
-from central_server.evidence_db import evidence, liveness_policy_events
-from central_server.evidence_schemas import (
+from central_server.access.audit import write_audit
+from central_server.access.tokens import Principal, Role
+from central_server.api.deps import Conn, check_site_scope, require_roles
+from central_server.db.schema import evidence, liveness_policy_events, records
+from central_server.evidence.ingest import open_stored, server_evidence_key
+from central_server.evidence.schemas import (
     EvidenceKeyPublic,
     EvidencePublic,
     EvidenceReview,

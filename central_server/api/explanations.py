@@ -5,13 +5,19 @@ from typing import Annotated, Literal
 import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Query, Request, status
 
+from central_server.api.deps import Conn
+from central_server.api.domain_schemas import ExplanationDecision, ExplanationPublic, ExplanationReply
 from central_server.api.scope import Anyone, EmployeeOnly, Supervisor, check_employee_access, scoped_query
-from central_server.attendance import parse_day
-from central_server.deps import Conn
-from central_server.domain_db import employees, explanations
-from central_server.domain_schemas import ExplanationDecision, ExplanationPublic, ExplanationReply
-from central_server.explanations import ExplanationError, ExplanationNotFound, decide, get_request, reply
-from central_server.rules.recompute import recompute_days
+from central_server.attendance.explanations import (
+    ExplanationError,
+    ExplanationNotFound,
+    decide,
+    get_request,
+    reply,
+)
+from central_server.attendance.presence import parse_day
+from central_server.attendance.rules.recompute import recompute_days
+from central_server.db.schema import employees, explanations
 
 router = APIRouter(prefix="/api/v1/explanations", tags=["explanations"])
 

@@ -3,13 +3,13 @@
 import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, status
 
+from central_server.api.deps import Conn, check_site_scope
+from central_server.api.domain_schemas import GeofenceCreate, GeofencePublic, SiteDetails
 from central_server.api.scope import Manager, Reader
-from central_server.deps import Conn, check_site_scope
-from central_server.domain_db import geofences
-from central_server.domain_schemas import GeofenceCreate, GeofencePublic, SiteDetails
-from central_server.employees import add_geofence, geofence_row, set_site_details
-from central_server.geofence import GeofenceError
-from central_server.registry import NotRegistered
+from central_server.db.schema import geofences
+from central_server.org.employees import add_geofence, geofence_row, set_site_details
+from central_server.org.geofence import GeofenceError
+from central_server.org.registry import NotRegistered
 
 router = APIRouter(prefix="/api/v1/sites", tags=["geofences"])
 

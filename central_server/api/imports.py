@@ -4,10 +4,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 
+from central_server.api.deps import Conn
+from central_server.api.domain_schemas import ImportResult
 from central_server.api.scope import Admin, Manager
-from central_server.deps import Conn
-from central_server.domain_schemas import ImportResult
-from central_server.imports import (
+from central_server.org.csv_import import (
     EMPLOYEE_COLUMNS,
     MAX_CSV_BYTES,
     SITE_COLUMNS,

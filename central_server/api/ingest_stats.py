@@ -5,10 +5,10 @@ from typing import Annotated
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
 
-from central_server.auth import Principal, Role
-from central_server.db import records, rejections
-from central_server.deps import Conn, require_roles
-from central_server.schemas import IngestStatsPublic
+from central_server.access.tokens import Principal, Role
+from central_server.api.deps import Conn, require_roles
+from central_server.api.schemas import IngestStatsPublic
+from central_server.db.schema import records, rejections
 
 router = APIRouter(prefix="/api/v1/ingest", tags=["ingest"])
 

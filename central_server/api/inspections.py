@@ -7,6 +7,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from central_server.access.tokens import Role
+from central_server.api.deps import Conn, check_site_scope
+from central_server.api.domain_schemas import CheckinCreate
 from central_server.api.scope import (
     Anyone,
     EmployeeOnly,
@@ -15,18 +18,15 @@ from central_server.api.scope import (
     own_employee_id,
     scoped_sites,
 )
-from central_server.attendance import day_bounds, parse_day
-from central_server.auth import Role
-from central_server.deps import Conn, check_site_scope
-from central_server.domain_schemas import CheckinCreate
-from central_server.geofence import INDIA_BBOX, GeofenceError, _check_position
-from central_server.inspections import (
+from central_server.attendance.presence import day_bounds, parse_day
+from central_server.field.inspections import (
     InspectionRejected,
     list_inspections,
     officer_summary,
     record_inspection,
     set_keep_photos,
 )
+from central_server.org.geofence import INDIA_BBOX, GeofenceError, _check_position
 
 router = APIRouter(prefix="/api/v1/inspections", tags=["inspections"])
 

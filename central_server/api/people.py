@@ -4,11 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, status
 
-from central_server.auth import Principal, Role
-from central_server.db import people
-from central_server.deps import Conn, check_site_scope, require_roles
-from central_server.registry import AlreadyExists, NotRegistered, create_person, list_rows
-from central_server.schemas import PersonCreate, PersonPublic
+from central_server.access.tokens import Principal, Role
+from central_server.api.deps import Conn, check_site_scope, require_roles
+from central_server.api.schemas import PersonCreate, PersonPublic
+from central_server.db.schema import people
+from central_server.org.registry import AlreadyExists, NotRegistered, create_person, list_rows
 
 router = APIRouter(prefix="/api/v1/people", tags=["people"])
 

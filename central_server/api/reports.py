@@ -12,11 +12,11 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
+from central_server.access.tokens import Principal, Role, district_site_ids
+from central_server.api.deps import Conn, require_roles, sites_visible_to
 from central_server.api.scope import check_employee_access, forbidden, scoped_query
-from central_server.attendance import parse_day
-from central_server.auth import Principal, Role, district_site_ids
-from central_server.db import sites
-from central_server.deps import Conn, require_roles, sites_visible_to
+from central_server.attendance.presence import parse_day
+from central_server.db.schema import sites
 from central_server.reports import (
     ReportInputError,
     ReportScope,

@@ -5,11 +5,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 
+from central_server.api.deps import Conn, check_site_scope
 from central_server.api.scope import Reader
-from central_server.attendance import parse_day, today
-from central_server.deps import Conn, check_site_scope
-from central_server.rollcall import NoCurfew, rollcall
-from central_server.rules.timeline import wire
+from central_server.attendance.presence import parse_day, today
+from central_server.attendance.rollcall import NoCurfew, rollcall
+from central_server.attendance.rules.timeline import wire
 
 router = APIRouter(prefix="/api/v1/rollcall", tags=["rollcall"])
 

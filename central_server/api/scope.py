@@ -6,9 +6,9 @@ from typing import Annotated
 import sqlalchemy as sa
 from fastapi import Depends, HTTPException, status
 
-from central_server.auth import Principal, Role
-from central_server.deps import check_site_scope, require_roles, sites_visible_to
-from central_server.employees import get_employee
+from central_server.access.tokens import Principal, Role
+from central_server.api.deps import check_site_scope, require_roles, sites_visible_to
+from central_server.org.employees import get_employee
 
 MANAGERS = (Role.STATE_ADMIN, Role.IT_STAFF, Role.OFFICE_HEAD, Role.WARDEN)
 READERS = (Role.STATE_ADMIN, Role.DISTRICT_OFFICER, Role.IT_STAFF, Role.OFFICE_HEAD, Role.WARDEN)

@@ -4,11 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, status
 
-from central_server.auth import Principal, Role
-from central_server.db import sites
-from central_server.deps import Conn, require_roles
-from central_server.registry import AlreadyExists, create_site, list_rows
-from central_server.schemas import SiteCreate, SitePublic
+from central_server.access.tokens import Principal, Role
+from central_server.api.deps import Conn, require_roles
+from central_server.api.schemas import SiteCreate, SitePublic
+from central_server.db.schema import sites
+from central_server.org.registry import AlreadyExists, create_site, list_rows
 
 router = APIRouter(prefix="/api/v1/sites", tags=["sites"])
 

@@ -7,6 +7,16 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
 
+from central_server.access.tokens import Principal, Role
+from central_server.api.deps import (
+    Conn,
+    authorize,
+    bearer_token,
+    check_site_scope,
+    request_clock,
+    require_roles,
+)
+from central_server.api.domain_schemas import Day
 from central_server.api.scope import (
     Anyone,
     EmployeeOnly,
@@ -15,14 +25,10 @@ from central_server.api.scope import (
     own_employee_id,
     scoped_sites,
 )
-from central_server.auth import Principal, Role
-from central_server.deps import Conn, authorize, bearer_token, check_site_scope, request_clock, require_roles
-from central_server.domain_schemas import Day
-from central_server.downlink import DownlinkError, make_notices, notice_devices
-from central_server.downlink_keys import DownlinkKeyError, load_or_create_signing_key
-from central_server.downlink_publish import PublishError, publish_retained
-from central_server.employees import get_employee
-from central_server.tasks import (
+from central_server.downlink.keys import DownlinkKeyError, load_or_create_signing_key
+from central_server.downlink.publish import PublishError, publish_retained
+from central_server.downlink.versions import DownlinkError, make_notices, notice_devices
+from central_server.field.tasks import (
     TaskNotFound,
     assign_task,
     list_notices,
@@ -31,6 +37,7 @@ from central_server.tasks import (
     notices_for_site,
     send_notice,
 )
+from central_server.org.employees import get_employee
 from hajiri_wire import WireError
 from hajiri_wire.record import PersonId, SiteId
 

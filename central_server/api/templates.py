@@ -8,13 +8,18 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import Field, StringConstraints
 
+from central_server.access.audit import write_audit
+from central_server.access.tokens import Principal, Role
+from central_server.api.deps import Conn, require_roles
+from central_server.api.domain_schemas import Strict
 from central_server.api.scope import check_employee_access
-from central_server.audit import write_audit
-from central_server.auth import Principal, Role
-from central_server.deps import Conn, require_roles
-from central_server.domain_schemas import Strict
-from central_server.templates import TemplateError, TemplateKeyError, enrol_photos, template_rows
-from central_server.templates_db import employee_templates
+from central_server.attendance.face_templates import (
+    TemplateError,
+    TemplateKeyError,
+    enrol_photos,
+    template_rows,
+)
+from central_server.db.schema import employee_templates
 from edge_models.opencv_runtime import BadFrame, decode_image
 
 router = APIRouter(prefix="/api/v1/employees", tags=["templates"])

@@ -6,10 +6,9 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
-from central_server.db import sites
-from central_server.domain_db import attendance_days, employees, holidays, leaves, site_details, tours
+from central_server.attendance.rules.recompute import compute_days, select_employees, store_days
+from central_server.db.schema import attendance_days, employees, holidays, leaves, site_details, sites, tours
 from central_server.reports.period import Period, ReportScope
-from central_server.rules.recompute import compute_days, select_employees, store_days
 
 e, d, sd, s = employees, attendance_days, site_details, sites
 _CHUNK = 500

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from central_server.auth import Role, create_token
+from central_server.access.tokens import Role, create_token
 from central_server.config import ServerConfig
-from central_server.db import make_engine
-from central_server.migrations import migrate
-from central_server.registry import create_site, register_device
-from central_server.tables import metadata  # every table, so the PostgreSQL clean-up empties them all
+from central_server.db.engine import make_engine
+from central_server.db.migrate import migrate
+from central_server.db.schema import metadata  # every table, so the PostgreSQL clean-up empties them all
+from central_server.org.registry import create_site, register_device
 from hajiri_wire import GENESIS_HASH, AttendanceRecord, DeviceKey, UnsignedRecord, record_hash, sign_record
 from hajiri_wire.ids import uuid7
 

@@ -6,8 +6,9 @@ import pytest
 import sqlalchemy as sa
 
 from central_server import cli
-from central_server.auth import Role, find_principal
-from central_server.db import devices, make_engine
+from central_server.access.tokens import Role, find_principal
+from central_server.db.engine import make_engine
+from central_server.db.schema import devices
 
 
 def run(argv: list[str]) -> int:

@@ -15,14 +15,14 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion
 
+from central_server.access.tokens import Role, create_token
 from central_server.app import create_app
-from central_server.auth import Role, create_token
 from central_server.config import ServerConfig
-from central_server.db import make_engine
-from central_server.downlink_db import downlink_versions
-from central_server.downlink_publish import publish_retained
-from central_server.migrations import migrate
-from central_server.registry import register_device
+from central_server.db.engine import make_engine
+from central_server.db.migrate import migrate
+from central_server.db.schema import downlink_versions
+from central_server.downlink.publish import publish_retained
+from central_server.org.registry import register_device
 from edge_models.opencv_runtime import EMBEDDING_DIM, Detector, Embedder
 from hajiri_wire import DeviceKey, topics
 from hajiri_wire.downlink import encode_envelope, sign_envelope, template_b64

@@ -12,13 +12,13 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion
 
+from central_server.access.tokens import Role, create_token
 from central_server.app import create_app
-from central_server.auth import Role, create_token
 from central_server.config import ServerConfig
-from central_server.db import audit_log, make_engine
-from central_server.evidence import server_evidence_key
-from central_server.evidence_db import evidence
-from central_server.registry import create_site, register_device
+from central_server.db.engine import make_engine
+from central_server.db.schema import audit_log, evidence
+from central_server.evidence.ingest import server_evidence_key
+from central_server.org.registry import create_site, register_device
 from edge_models.opencv_runtime import Detector, Embedder, read_image
 from hajiri_common.timefmt import utc_iso
 from hajiri_wire import DeviceKey, topics

@@ -16,13 +16,13 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion
 
+from central_server.access.tokens import Role, create_token
 from central_server.app import create_app
-from central_server.auth import Role, create_token
 from central_server.config import ServerConfig
-from central_server.db import devices, make_engine, records, rejections
-from central_server.key_rotation_db import device_keys
-from central_server.migrations import migrate
-from central_server.registry import register_device
+from central_server.db.engine import make_engine
+from central_server.db.migrate import migrate
+from central_server.db.schema import device_keys, devices, records, rejections
+from central_server.org.registry import register_device
 from hajiri_wire import DeviceKey, load_public_key, topics
 from hajiri_wire.errors import BadSignature
 from hajiri_wire.key_rotation import decode_answer, encode_rotation, sign_rotation

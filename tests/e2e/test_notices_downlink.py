@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from central_server.access.tokens import Role, create_token
 from central_server.app import create_app
-from central_server.auth import Role, create_token
 from central_server.config import ServerConfig
-from central_server.db import make_engine
-from central_server.employees import set_site_details
-from central_server.migrations import migrate
-from central_server.registry import create_site, register_device
+from central_server.db.engine import make_engine
+from central_server.db.migrate import migrate
+from central_server.org.employees import set_site_details
+from central_server.org.registry import create_site, register_device
 from kiosk.screen import NOTICES_FILE, SCRIPT, screen_state, serve_screen
 from kiosk.store import open_store
 from provisioning.identity import create_identity, install_server_key

@@ -16,10 +16,11 @@ import sqlalchemy as sa
 from paho.mqtt.enums import CallbackAPIVersion
 
 from central_server.config import ServerConfig
-from central_server.db import make_engine, records
-from central_server.ingest import IngestWorker
-from central_server.migrations import migrate
-from central_server.registry import create_site, register_device
+from central_server.db.engine import make_engine
+from central_server.db.migrate import migrate
+from central_server.db.schema import records
+from central_server.ingest.records import IngestWorker
+from central_server.org.registry import create_site, register_device
 from hajiri_wire import topics
 from kiosk.store import Observation, append_record, open_store
 from provisioning.broker import SERVER_USER, BrokerTls, LocalBroker

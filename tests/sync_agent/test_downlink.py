@@ -10,7 +10,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from central_server.config import MqttConfig
-from central_server.downlink_publish import PublishError, publish_retained
+from central_server.downlink.publish import PublishError, publish_retained
 from edge_models.opencv_runtime import EMBEDDING_DIM, MODEL_VERSION
 from hajiri_wire import DeviceKey, topics
 from hajiri_wire.downlink import (

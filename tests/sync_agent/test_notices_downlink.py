@@ -10,7 +10,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from central_server.config import MqttConfig
-from central_server.downlink_publish import publish_retained
+from central_server.downlink.publish import publish_retained
 from hajiri_wire import DeviceKey, topics
 from hajiri_wire.downlink import DownlinkStatus, decode_status, encode_envelope, sign_envelope
 from kiosk.screen import NOTICES_FILE

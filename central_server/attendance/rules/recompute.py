@@ -1,0 +1,150 @@
+"""Compute and store employees' days (attendance_days) and raise the explanation requests they call for."""
+
+import time
+from bisect import bisect_left
+from datetime import UTC, date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from central_server.attendance.explanations import sync_day_requests
+from central_server.attendance.rules.shift import DEFAULT_SHIFT, day_of
+from central_server.attendance.rules.status import DayResult, decide_day
+from central_server.attendance.rules.timeline import (
+    load_contexts,
+    load_events,
+    load_rules,
+    parse_instant,
+    wire,
+)
+from central_server.db.schema import attendance_days, employees
+from central_server.db.upsert import insert_on_conflict
+from hajiri_common.timefmt import utc_iso
+
+
+def compute_days(conn: sa.Connection, emps: list[dict], days: list[date], tz: str,
+                 now: datetime | None = None) -> list[tuple[dict, DayResult]]:
+    """Each employee's status on each day, from kiosk records and check-ins as they are now."""
+    if not emps or not days:
+        return []
+    now = now or datetime.now(UTC)
+    rules = load_rules(conn)
+    contexts = load_contexts(conn, emps, days)
+    rule_of = {e["employee_id"]: rules.get(e["shift_id"], DEFAULT_SHIFT) for e in emps}
+    # Each window once per rule and day, as UTC timestamps (comparing zoned datetimes is slow).
+    windows = {(rule, d): tuple(t.timestamp() for t in rule.window(d, tz))
+               for rule in set(rule_of.values()) for d in days}
+    # One query for the union of every window: night shifts reach into the next calendar day.
+    lo_all = min(w[0] for w in windows.values())
+    hi_all = max(w[1] for w in windows.values())
+    events = load_events(conn, [e["employee_id"] for e in emps], datetime.fromtimestamp(lo_all, UTC),
+                         datetime.fromtimestamp(hi_all, UTC))
+    out = []
+    for emp in emps:
+        rule = rule_of[emp["employee_id"]]
+        mine = events.get(emp["employee_id"], [])
+        stamps = [e.at.timestamp() for e in mine]  # load_events sorts by time
+        for day in days:
+            if not employed_on(emp, day):  # before joining or after leaving: nothing expected, no absence
+                out.append((emp, DayResult(day, "not_employed", final=True)))
+                continue
+            lo, hi = windows[(rule, day)]
+            todays = mine[bisect_left(stamps, lo):bisect_left(stamps, hi)]
+            out.append((emp, decide_day(rule, day, todays, contexts[(emp["employee_id"], day)], tz=tz, now=now)))
+    return out
+
+
+def employed_on(emp: dict, day: date) -> bool:
+    """Whether `day` is inside the employee's employment (joined_on / left_on; None is open-ended)."""
+    iso = day.isoformat()
+    joined, left = emp.get("joined_on"), emp.get("left_on")
+    return (joined is None or iso >= joined) and (left is None or iso <= left)
+
+
+def store_days(conn: sa.Connection, results: list[tuple[dict, DayResult]]) -> None:
+    """Upsert the days and keep the late/absent explanation requests in step with them."""
+    stamp = utc_iso(time.time())
+    rows = [day_row(emp, r, stamp) for emp, r in results]
+    insert_on_conflict(conn, attendance_days, rows, ["employee_id", "day"], update=True)
+    sync_day_requests(conn, {(emp["employee_id"], r.day.isoformat()): _explanations_due(r) for emp, r in results})
+
+
+def _explanations_due(r: DayResult) -> set[str]:
+    # Late is known at arrival. Absent only once the shift is over; approved leave would be on_leave.
+    if r.status == "late":
+        return {"late"}
+    if r.status == "absent" and r.final:
+        return {"absent"}
+    return set()
+
+
+def day_row(emp: dict, r: DayResult, stamp: str) -> dict:
+    return {"employee_id": emp["employee_id"], "day": r.day.isoformat(), "site_id": emp["site_id"],
+            "status": r.status, "first_in": wire(r.first_in) if r.first_in else None,
+            "last_out": wire(r.last_out) if r.last_out else None, "worked_minutes": r.worked_minutes,
+            "late_minutes": r.late_minutes, "early_minutes": r.early_minutes, "flags": ",".join(r.flags),
+            "events": r.events, "computed_at": stamp}
+
+
+def select_employees(conn: sa.Connection, *, site_id: str | None = None,
+                     employee_id: str | None = None, employee_ids: list[str] | None = None) -> list[dict]:
+    q = sa.select(employees).where(employees.c.active.is_(True)).order_by(employees.c.employee_id)
+    if site_id is not None:
+        q = q.where(employees.c.site_id == site_id)
+    if employee_id is not None:
+        q = q.where(employees.c.employee_id == employee_id)
+    if employee_ids is not None:
+        q = q.where(employees.c.employee_id.in_(employee_ids))
+    return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def recompute_days(engine: Engine | sa.Connection, employee_id: str | None, dates: list[date], tz: str, *,
+                   site_id: str | None = None, now: datetime | None = None) -> list[tuple[dict, DayResult]]:
+    """Recompute and store the given days (one employee, a site's, or everyone's). Call it for the days a
+    late batch of records touched; GET /api/v1/days also recomputes on read."""
+    if isinstance(engine, sa.Connection):
+        return _recompute(engine, employee_id, dates, tz, site_id, now)
+    with engine.begin() as conn:
+        return _recompute(conn, employee_id, dates, tz, site_id, now)
+
+
+def _recompute(conn, employee_id, dates, tz, site_id, now):
+    emps = select_employees(conn, site_id=site_id, employee_id=employee_id)
+    results = compute_days(conn, emps, sorted(set(dates)), tz, now)
+    store_days(conn, results)
+    return results
+
+
+def public_day(emp: dict, r: DayResult) -> dict:
+    row = day_row(emp, r, "")
+    row.pop("computed_at")
+    return {**row, "name": emp["name"], "flags": list(r.flags)}
+
+
+
+def recompute_after_ingest(engine: Engine | sa.Connection, touched: list[tuple[str, str]], tz: str) -> int:
+    """For the ingest worker: (person_id, wire time) of newly stored IN/OUT records -> their days recomputed
+    (however late the batch came). People who are not employees are skipped. Returns the days recomputed."""
+    if isinstance(engine, sa.Connection):
+        return _after_ingest(engine, touched, tz)
+    with engine.begin() as conn:
+        return _after_ingest(conn, touched, tz)
+
+
+def _after_ingest(conn: sa.Connection, touched: list[tuple[str, str]], tz: str) -> int:
+    people = sorted({p for p, _ in touched if p})
+    if not people:
+        return 0
+    # Only the people in this batch: ingest runs this per MQTT batch, so never scan every employee.
+    emps = {e["employee_id"]: e for e in select_employees(conn, employee_ids=people)}
+    rules = load_rules(conn)
+    days: dict[str, set[date]] = {}
+    for person, at in touched:
+        if person in emps:
+            rule = rules.get(emps[person]["shift_id"], DEFAULT_SHIFT)
+            days.setdefault(person, set()).add(day_of(rule, parse_instant(at), tz))
+    results = []
+    for person, dates in days.items():
+        results += compute_days(conn, [emps[person]], sorted(dates), tz)
+    store_days(conn, results)
+    return len(results)

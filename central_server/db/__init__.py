@@ -1,0 +1,1 @@
+"""The database: engine, the one schema (SQLAlchemy Core), and the numbered migrations that create it."""

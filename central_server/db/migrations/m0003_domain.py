@@ -1,0 +1,138 @@
+"""Migration 3: the attendance domain (departments, geofences, shifts, employees, leave, check-ins, days)."""
+
+from central_server.db.migrations.ddl import serial_pk
+
+
+def m0003_domain(dialect: str) -> list[str]:
+    """Raw SQL per dialect; frozen once released (a later change is a new migration)."""
+    serial = serial_pk(dialect)
+    return [
+        # The rules read one employee's kiosk records at a time.
+        "CREATE INDEX ix_records_person_time ON records (person_id, wall_time)",
+        """CREATE TABLE departments (
+            department_id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            created_at TEXT NOT NULL)""",
+        # Extra facts about a site, kept beside `sites` so migration 1's table stays as it is.
+        """CREATE TABLE site_details (
+            site_id TEXT PRIMARY KEY REFERENCES sites (site_id),
+            department_id TEXT REFERENCES departments (department_id),
+            district TEXT,
+            lat DOUBLE PRECISION,
+            lon DOUBLE PRECISION,
+            curfew TEXT)""",
+        f"""CREATE TABLE geofences (
+            geofence_id {serial},
+            site_id TEXT NOT NULL REFERENCES sites (site_id),
+            name TEXT NOT NULL,
+            polygon TEXT NOT NULL,
+            centroid_lat DOUBLE PRECISION NOT NULL,
+            centroid_lon DOUBLE PRECISION NOT NULL,
+            area_m2 DOUBLE PRECISION NOT NULL,
+            created_at TEXT NOT NULL)""",
+        "CREATE INDEX ix_geofences_site ON geofences (site_id)",
+        """CREATE TABLE shifts (
+            shift_id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            start_time TEXT NOT NULL,
+            end_time TEXT NOT NULL,
+            grace_late_min INTEGER NOT NULL,
+            grace_early_min INTEGER NOT NULL,
+            half_day_hours DOUBLE PRECISION NOT NULL,
+            absent_hours DOUBLE PRECISION NOT NULL,
+            overnight BOOLEAN NOT NULL,
+            weekly_off TEXT NOT NULL,
+            created_at TEXT NOT NULL)""",
+        """CREATE TABLE employees (
+            employee_id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            role TEXT NOT NULL,
+            site_id TEXT NOT NULL REFERENCES sites (site_id),
+            department_id TEXT REFERENCES departments (department_id),
+            shift_id TEXT REFERENCES shifts (shift_id),
+            mobile TEXT,
+            active BOOLEAN NOT NULL,
+            created_at TEXT NOT NULL)""",
+        "CREATE INDEX ix_employees_site ON employees (site_id)",
+        """CREATE TABLE employee_geofences (
+            employee_id TEXT NOT NULL REFERENCES employees (employee_id),
+            geofence_id BIGINT NOT NULL REFERENCES geofences (geofence_id),
+            PRIMARY KEY (employee_id, geofence_id))""",
+        # An employee token speaks for one employee only.
+        """CREATE TABLE token_employees (
+            token_sha256 TEXT PRIMARY KEY REFERENCES api_tokens (token_sha256),
+            employee_id TEXT NOT NULL REFERENCES employees (employee_id))""",
+        f"""CREATE TABLE holidays (
+            id {serial},
+            day TEXT NOT NULL,
+            site_id TEXT REFERENCES sites (site_id),
+            name TEXT NOT NULL)""",
+        "CREATE INDEX ix_holidays_day ON holidays (day)",
+        f"""CREATE TABLE leaves (
+            id {serial},
+            employee_id TEXT NOT NULL REFERENCES employees (employee_id),
+            from_day TEXT NOT NULL,
+            to_day TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            approved BOOLEAN NOT NULL,
+            created_at TEXT NOT NULL)""",
+        "CREATE INDEX ix_leaves_employee ON leaves (employee_id, from_day)",
+        f"""CREATE TABLE tours (
+            id {serial},
+            employee_id TEXT NOT NULL REFERENCES employees (employee_id),
+            from_day TEXT NOT NULL,
+            to_day TEXT NOT NULL,
+            purpose TEXT NOT NULL,
+            approved BOOLEAN NOT NULL,
+            created_at TEXT NOT NULL)""",
+        "CREATE INDEX ix_tours_employee ON tours (employee_id, from_day)",
+        """CREATE TABLE checkins (
+            checkin_id TEXT PRIMARY KEY,
+            employee_id TEXT NOT NULL REFERENCES employees (employee_id),
+            idempotency_key TEXT NOT NULL,
+            event TEXT NOT NULL CHECK (event IN ('IN', 'OUT')),
+            lat DOUBLE PRECISION NOT NULL,
+            lon DOUBLE PRECISION NOT NULL,
+            accuracy_m DOUBLE PRECISION NOT NULL,
+            device_time TEXT NOT NULL,
+            event_time TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            geofence_id BIGINT,
+            distance_m DOUBLE PRECISION,
+            flags TEXT NOT NULL,
+            selfie_sha256 TEXT NOT NULL,
+            selfie_status TEXT NOT NULL,
+            mock_location BOOLEAN,
+            app_version TEXT,
+            CONSTRAINT uq_checkins_idem UNIQUE (employee_id, idempotency_key))""",
+        "CREATE INDEX ix_checkins_employee_time ON checkins (employee_id, event_time)",
+        """CREATE TABLE attendance_days (
+            employee_id TEXT NOT NULL REFERENCES employees (employee_id),
+            day TEXT NOT NULL,
+            site_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            first_in TEXT,
+            last_out TEXT,
+            worked_minutes INTEGER,
+            late_minutes INTEGER NOT NULL,
+            early_minutes INTEGER NOT NULL,
+            flags TEXT NOT NULL,
+            events INTEGER NOT NULL,
+            computed_at TEXT NOT NULL,
+            PRIMARY KEY (employee_id, day))""",
+        "CREATE INDEX ix_attendance_days_site ON attendance_days (site_id, day)",
+        f"""CREATE TABLE explanations (
+            id {serial},
+            employee_id TEXT NOT NULL REFERENCES employees (employee_id),
+            day TEXT NOT NULL,
+            reason TEXT NOT NULL CHECK (reason IN ('outside_fence', 'late', 'absent')),
+            ref TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('open', 'replied', 'accepted', 'rejected', 'withdrawn')),
+            reply TEXT,
+            decided_by TEXT,
+            decision_note TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            CONSTRAINT uq_explanations UNIQUE (employee_id, day, reason, ref))""",
+        "CREATE INDEX ix_explanations_status ON explanations (status)",
+    ]

@@ -1,0 +1,1 @@
+"""Kiosks as the server knows them: heartbeats and clock anchors, and signing-key rotation."""

@@ -1,0 +1,1 @@
+"""Signed downlinks to kiosks: versions per device and kind, the server's keys, publishing, kiosk reports."""

@@ -1,0 +1,67 @@
+"""Kiosk reports on downlinks (applied / refused, per kind): kept per device, and a foreign retained message undone."""
+
+import logging
+import time
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from central_server.db.schema import downlink_status
+from central_server.downlink.versions import latest_versions
+from hajiri_common.timefmt import utc_iso
+from hajiri_wire import WireError, topics
+from hajiri_wire.downlink import DownlinkStatus, decode_status
+
+log = logging.getLogger(__name__)
+
+# Refusals that mean the retained message on the device's topic is not the server's own: someone else (holding
+# the server's broker account) replaced it. The server then puts its latest version back.
+FOREIGN_REASONS = frozenset({"bad_signature", "unknown_key", "wrong_device", "wrong_topic", "unknown_kind",
+                             "malformed", "schema_version", "too_large"})
+
+
+def _upsert(conn: sa.Connection, status: DownlinkStatus, kind: str) -> None:
+    now = utc_iso(time.time())
+    key = (downlink_status.c.device_id == status.device_id) & (downlink_status.c.kind == kind)
+    row = conn.execute(sa.select(downlink_status).where(key)).first()
+    if status.outcome == "applied":
+        values = {"applied_version": status.version, "applied_at": status.at}
+    else:
+        values = {"refused_version": status.version, "refused_reason": status.reason,
+                  "refused_detail": status.detail, "refused_at": status.at,
+                  "refused_count": (row.refused_count if row else 0) + 1}
+    known = row is not None and row.applied_version is not None
+    if status.outcome == "refused" and status.current_version is not None and not known:
+        values["applied_version"] = status.current_version
+    if row is None:
+        conn.execute(sa.insert(downlink_status).values(device_id=status.device_id, kind=kind, updated_at=now,
+                                                       **{"refused_count": 0, **values}))
+    else:
+        conn.execute(sa.update(downlink_status).where(key).values(updated_at=now, **values))
+
+
+def record_status(engine: Engine, topic: str, payload: bytes) -> list[tuple[str, bytes]]:
+    """Store one report; returns the (topic, envelope) the server should publish again (retained), if any."""
+    device_id = topics.device_of(topic)
+    if device_id is None or topic != topics.downlink_status(device_id):
+        log.warning("ignored a downlink status on %r: not a status topic", topic)
+        return []
+    try:
+        status = decode_status(payload)
+    except WireError as e:
+        log.warning("ignored a malformed downlink status from %s (%s): %s", device_id, e.reason, e)
+        return []
+    if status.device_id != device_id:
+        # The broker ACL proves who published on the topic; a report claiming another device is a forgery.
+        log.warning("ignored a downlink status on %s's topic claiming device %s", device_id, status.device_id)
+        return []
+    kind = status.kind or "unknown"
+    with engine.begin() as conn:
+        _upsert(conn, status, kind)
+        if status.outcome == "refused":
+            log.warning("kiosk %s refused a %s downlink v%s: %s (%s)", device_id, kind, status.version,
+                        status.reason, status.detail)
+        if status.outcome != "refused" or status.reason not in FOREIGN_REASONS or status.kind is None:
+            return []
+        ours = [s for s in latest_versions(conn, device_id) if s.kind == status.kind]
+    return [(s.topic, s.envelope) for s in ours]

@@ -1,0 +1,1 @@
+"""MQTT ingest: uplinks from kiosks verified, stored once, acked after the commit; rejections counted."""

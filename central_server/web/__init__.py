@@ -1,0 +1,1 @@
+"""Server-rendered pages: the dashboard and the spoof evidence review."""

@@ -1,0 +1,197 @@
+"""ingest_payload on SQLite and PostgreSQL: store once, reject bad input by reason, keep going, chain notes."""
+
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from central_server.db.schema import records, rejections
+from central_server.ingest.records import ingest_payload
+from central_server.ingest.rejections import IngestStats
+from central_server.org.registry import revoke_device
+from hajiri_wire import RecordBatch, encode_batch, topics
+from hajiri_wire.messages import MAX_PAYLOAD_BYTES
+
+
+def batch_bytes(device_id, recs) -> bytes:
+    return encode_batch(RecordBatch(device_id=device_id, records=recs))
+
+
+def count(engine, table, *where) -> int:
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar_one()
+
+
+def test_valid_batch_is_stored_once_and_a_resend_is_duplicate(engine, registered):
+    recs = [registered.record("emp-1", "IN"), registered.record("emp-2", "IN"), registered.record(None, "UNKNOWN")]
+    payload = batch_bytes("kiosk-01", recs)
+    stats = IngestStats()
+    first = ingest_payload(engine, topics.records("kiosk-01"), payload, stats=stats)
+    assert first.statuses() == ["stored"] * 3
+    assert first.ack.device_id == "kiosk-01" and first.ack.server_time.endswith("Z")
+    assert [r.record_id for r in first.ack.results] == [r.record_id for r in recs]
+    again = ingest_payload(engine, topics.records("kiosk-01"), payload, stats=stats)
+    assert again.statuses() == ["duplicate"] * 3
+    assert count(engine, records) == 3
+    assert stats.snapshot()["stored"] == 3 and stats.snapshot()["duplicate"] == 3
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(records).order_by(records.c.seq)).all()
+    assert [r.seq for r in rows] == [1, 2, 3]
+    assert all(r.chain_ok is True for r in rows)
+    assert rows[0].person_id == "emp-1" and rows[2].person_id is None and rows[0].clock_synced is True
+    assert json.loads(rows[1].body)["sig"] == recs[1].sig
+
+
+def _forged(kiosk, new_kiosk):
+    rec = kiosk.record()
+    return batch_bytes("kiosk-01", [rec.model_copy(update={"person_id": "emp-999"})]), topics.records("kiosk-01")
+
+
+def _unknown(kiosk, new_kiosk):
+    stranger = new_kiosk("kiosk-02")
+    return batch_bytes("kiosk-02", [stranger.record()]), topics.records("kiosk-02")
+
+
+def _truncated(kiosk, new_kiosk):
+    payload = batch_bytes("kiosk-01", [kiosk.record()])
+    return payload[: len(payload) // 2], topics.records("kiosk-01")
+
+
+def _binary(kiosk, new_kiosk):
+    return b"\x00\xff\xfe garbage \x00", topics.records("kiosk-01")
+
+
+def _schema(kiosk, new_kiosk):
+    obj = json.loads(batch_bytes("kiosk-01", [kiosk.record()]))
+    obj["schema_version"] = 2
+    return json.dumps(obj).encode(), topics.records("kiosk-01")
+
+
+def _topic_mismatch(kiosk, new_kiosk):
+    # kiosk-01's records published on kiosk-02's topic (a device speaking for another).
+    return batch_bytes("kiosk-01", [kiosk.record()]), topics.records("kiosk-02")
+
+
+def _oversized(kiosk, new_kiosk):
+    return b"{" + b" " * MAX_PAYLOAD_BYTES + b"}", topics.records("kiosk-01")
+
+
+def _bad_topic(kiosk, new_kiosk):
+    return batch_bytes("kiosk-01", [kiosk.record()]), "hajiri/v1/dev/kiosk-01/up/heartbeat"
+
+
+CASES = {
+    "forged_signature": (_forged, "bad_signature", True),
+    "unknown_device": (_unknown, "unknown_device", False),
+    "truncated_json": (_truncated, "malformed", False),
+    "binary_garbage": (_binary, "malformed", False),
+    "wrong_schema_version": (_schema, "schema_version", False),
+    "topic_mismatch": (_topic_mismatch, "topic_mismatch", False),
+    "oversized": (_oversized, "too_large", False),
+    "not_a_records_topic": (_bad_topic, "bad_topic", False),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_input_is_rejected_counted_logged_and_the_next_batch_still_goes_through(
+        engine, registered, new_kiosk, case, caplog):
+    make, reason, acked = CASES[case]
+    payload, topic = make(registered, new_kiosk)
+    stats = IngestStats()
+    with caplog.at_level("WARNING", logger="central_server.ingest"):
+        outcome = ingest_payload(engine, topic, payload, stats=stats)
+    assert [r.reason for r in outcome.rejections] == [reason]
+    if acked:  # a record-level refusal is acked as rejected so the kiosk stops resending it
+        assert [(r.status, r.reason) for r in outcome.ack.results] == [("rejected", reason)]
+    else:  # nothing in it can be acked
+        assert outcome.ack is None and outcome.batch_reason == reason
+    assert stats.snapshot()["rejected"] == {reason: 1}
+    assert any(reason in m for m in caplog.messages)
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(rejections)).one()
+    assert row.reason == reason and row.detail and len(row.payload_excerpt) <= 512
+    assert len(row.payload_sha256) == 64
+    assert count(engine, records) == 0
+
+    # The forged record consumed seq 1 on the test side; start a fresh valid chain for the follow-up.
+    registered.seq, registered.prev_hash = 0, "0" * 64
+    good = ingest_payload(engine, topics.records("kiosk-01"), batch_bytes("kiosk-01", [registered.record()]),
+                          stats=stats)
+    assert good.statuses() == ["stored"]
+    assert count(engine, records) == 1
+
+
+def test_revoked_device_is_rejected_and_nothing_stored(engine, registered):
+    with engine.begin() as conn:
+        revoke_device(conn, "kiosk-01", actor="test")
+    outcome = ingest_payload(engine, topics.records("kiosk-01"), batch_bytes("kiosk-01", [registered.record()]))
+    assert outcome.ack is None and outcome.batch_reason == "revoked_device"
+    assert count(engine, records) == 0
+    assert count(engine, rejections, rejections.c.reason == "revoked_device") == 1
+
+
+def test_same_seq_with_another_record_id_is_a_seq_conflict(engine, registered):
+    first = registered.record("emp-1")
+    assert ingest_payload(engine, topics.records("kiosk-01"), batch_bytes("kiosk-01", [first])).statuses() == ["stored"]
+    replay = registered.record("emp-2", seq=1, prev_hash="0" * 64)  # validly signed, new id, same seq
+    outcome = ingest_payload(engine, topics.records("kiosk-01"), batch_bytes("kiosk-01", [replay]))
+    assert [(r.status, r.reason) for r in outcome.ack.results] == [("rejected", "seq_conflict")]
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(rejections)).one()
+        assert row.reason == "seq_conflict" and row.record_id == replay.record_id and first.record_id in row.detail
+        assert conn.execute(sa.select(records.c.person_id)).scalar_one() == "emp-1"
+
+
+def test_one_bad_record_does_not_sink_the_good_ones_in_its_batch(engine, registered):
+    a, b, c = registered.record("emp-1"), registered.record("emp-2"), registered.record("emp-3")
+    forged_b = b.model_copy(update={"event": "OUT"})
+    outcome = ingest_payload(engine, topics.records("kiosk-01"), batch_bytes("kiosk-01", [a, forged_b, c]))
+    assert [r.status for r in outcome.ack.results] == ["stored", "rejected", "stored"]
+    assert count(engine, records) == 2
+    with engine.connect() as conn:
+        # seq 3 arrived without seq 2: its link is unknown, not called broken.
+        row = conn.execute(sa.select(records).where(records.c.seq == 3)).one()
+    assert row.chain_ok is None and "seq 2 not received" in row.chain_note
+
+
+def test_broken_chain_is_stored_and_flagged_not_dropped(engine, registered):
+    r1 = registered.record()
+    r2 = registered.record(prev_hash="ab" * 32)  # signed by the device, but does not link to seq 1
+    outcome = ingest_payload(engine, topics.records("kiosk-01"), batch_bytes("kiosk-01", [r1, r2]))
+    assert outcome.statuses() == ["stored", "stored"]
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(records).order_by(records.c.seq)).all()
+    assert rows[0].chain_ok is True
+    assert rows[1].chain_ok is False and "does not match the stored seq 1" in rows[1].chain_note
+
+
+def test_a_late_record_settles_the_link_of_the_one_after_it(engine, registered):
+    r1, r2, r3 = registered.record(), registered.record(), registered.record()
+    topic = topics.records("kiosk-01")
+    assert ingest_payload(engine, topic, batch_bytes("kiosk-01", [r1, r3])).statuses() == ["stored", "stored"]
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(records.c.chain_ok).where(records.c.seq == 3)).scalar_one() is None
+    assert ingest_payload(engine, topic, batch_bytes("kiosk-01", [r2])).statuses() == ["stored"]
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(records.c.chain_ok).where(records.c.seq == 3)).scalar_one() is True
+
+
+def test_database_failure_gives_no_ack_and_the_worker_goes_on(sqlite_engine, register_kiosk, new_kiosk):
+    kiosk = new_kiosk()
+    register_kiosk(sqlite_engine, kiosk)
+    payload = batch_bytes("kiosk-01", [kiosk.record()])
+    with sqlite_engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE records RENAME TO records_away")
+    outcome = ingest_payload(sqlite_engine, topics.records("kiosk-01"), payload)
+    assert outcome.ack is None and outcome.batch_reason == "server_error"
+    with sqlite_engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE records_away RENAME TO records")
+    assert ingest_payload(sqlite_engine, topics.records("kiosk-01"), payload).statuses() == ["stored"]
+
+
+def test_rejections_table_is_bounded(sqlite_engine):
+    for i in range(105):
+        ingest_payload(sqlite_engine, topics.records("kiosk-01"), b"nope %d" % i, rejections_keep=100)
+    with sqlite_engine.connect() as conn:
+        ids = [r.id for r in conn.execute(sa.select(rejections.c.id).order_by(rejections.c.id))]
+    assert len(ids) == 100 and ids[-1] == 105 and ids[0] == 6

@@ -1,6 +1,7 @@
 """Migrations: applied once, safe to run again, the one schema matches what they create, and a database made
 by the previous layout's code upgrades in place."""
 
+import gzip
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -74,6 +75,10 @@ OLD_COMMIT = "f21bafe"
 FIXTURE_KEY = DeviceKey(Ed25519PrivateKey.from_private_bytes(bytes(range(32))))
 
 
+def _dump(name: str) -> str:
+    return gzip.decompress((FIXTURES / name).read_bytes()).decode()
+
+
 def _kept_and_still_ingests(engine: sa.Engine) -> None:
     """The old rows are all there, and the next record of the old chain is stored and links."""
     with engine.connect() as conn:
@@ -97,7 +102,7 @@ def _kept_and_still_ingests(engine: sa.Engine) -> None:
 def test_a_sqlite_database_of_the_old_layout_upgrades_in_place(tmp_path, version):
     path = tmp_path / "old.db"
     con = sqlite3.connect(path)
-    con.executescript((FIXTURES / f"main_{OLD_COMMIT}_v{version}.sqlite.sql").read_text())
+    con.executescript(_dump(f"main_{OLD_COMMIT}_v{version}.sqlite.sql.gz"))
     con.close()
     engine = make_engine(f"sqlite:///{path}")
     assert migrate(engine) == [m.version for m in MIGRATIONS if m.version > version]
@@ -125,7 +130,7 @@ def empty_pg_url(pg_url: str) -> Iterator[str]:
 def test_a_postgresql_database_of_the_old_layout_upgrades_in_place(empty_pg_url, version):
     import psycopg
 
-    dump = (FIXTURES / f"main_{OLD_COMMIT}_v{version}.pg.sql").read_text()
+    dump = _dump(f"main_{OLD_COMMIT}_v{version}.pg.sql.gz")
     # psql meta-commands (\restrict) are not SQL; the rest is plain statements and INSERTs.
     sql = "\n".join(line for line in dump.splitlines() if not line.startswith("\\"))
     with psycopg.connect(empty_pg_url, autocommit=True) as conn:  # its own session: the dump empties search_path

@@ -176,11 +176,13 @@ def rebase_boot(conn: sa.Connection, device_id: str, boot_id: str, anchor: Ancho
     return len(rows)
 
 
-def note_unsynced(conn: sa.Connection, device_id: str, recs: list[AttendanceRecord]) -> None:
-    """Remember newly stored unsynced records, corrected at once when their boot already has an anchor."""
+def note_unsynced(conn: sa.Connection, device_id: str, recs: list[AttendanceRecord]) -> dict[str, str]:
+    """Remember newly stored unsynced records, corrected at once when their boot already has an anchor.
+
+    Returns the corrected time by record id of those corrected now: their days must be recomputed too."""
     unsynced = [r for r in recs if not r.clock_synced]
     if not unsynced:
-        return
+        return {}
     anchors = load_anchors(conn, device_id)
     now = utc_iso(time.time())
     rows = []
@@ -190,6 +192,7 @@ def note_unsynced(conn: sa.Connection, device_id: str, recs: list[AttendanceReco
                      "mono_ns": r.mono_ns, "corrected_wall_time": anchor.correct(r.mono_ns) if anchor else None,
                      "time_corrected": anchor is not None, "corrected_at": now if anchor else None})
     conn.execute(sa.insert(record_times), rows)
+    return {row["record_id"]: row["corrected_wall_time"] for row in rows if row["corrected_wall_time"]}
 
 
 def device_health(row: sa.Row | None, now_unix_ms: int, silent_after_s: float) -> dict:

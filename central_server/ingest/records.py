@@ -177,13 +177,14 @@ def _store_batch(engine: Engine, topic: str, payload: bytes, device_id: str, pre
             public = _public_key(device.public_key)
             results, rejected, rows = _judge_batch(conn, device_id, prepared, public,
                                                    RetiredKeys(conn, device_id))
+            corrected: dict[str, str] = {}
             if rows:
                 received_at = utc_iso(time.time())
                 for row in rows:
                     row["received_at"] = received_at
                 insert_rows(conn, rows)
                 stored = {row["record_id"] for row in rows}
-                note_unsynced(conn, device_id, [p.rec for p in prepared if p.rec.record_id in stored])
+                corrected = note_unsynced(conn, device_id, [p.rec for p in prepared if p.rec.record_id in stored])
             excerpts = {p.rec.record_id: p.full.encode() for p in prepared}
             write_rejections(conn, topic, payload, rejected, keep=keep, excerpts=excerpts)
         # Committed. Same connection, next transaction: no second pool checkout (and ping) per batch.
@@ -195,8 +196,15 @@ def _store_batch(engine: Engine, topic: str, payload: bytes, device_id: str, pre
                          [s + 1 for s in seqs if s + 1 not in seqs])
     # Only now may the kiosk be told it can stop resending.
     ack = Ack(device_id=device_id, server_time=utc_iso(time.time()), results=results)
-    touched = [(r["person_id"], r["wall_time"]) for r in rows if r["person_id"] and r["event"] in ("IN", "OUT")]
-    return IngestOutcome(topic, device_id, ack=ack, rejections=rejected, touched=touched)
+    return IngestOutcome(topic, device_id, ack=ack, rejections=rejected, touched=touched_days(rows, corrected))
+
+
+def touched_days(rows: list[dict], corrected: dict[str, str]) -> list[tuple[str, str]]:
+    """(person_id, time) of the stored IN/OUT rows: the signed time, and the corrected one where a boot anchor
+    re-based the record as it was stored (the day rules count it on that day, so that day must be recomputed)."""
+    attendance = [r for r in rows if r["person_id"] and r["event"] in ("IN", "OUT")]
+    touched = [(r["person_id"], r["wall_time"]) for r in attendance]
+    return touched + [(r["person_id"], corrected[r["record_id"]]) for r in attendance if r["record_id"] in corrected]
 
 
 def settle_links(conn: sa.Connection, device_id: str, unknown: list[int], successors: list[int]) -> int:

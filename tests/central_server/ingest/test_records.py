@@ -195,3 +195,60 @@ def test_rejections_table_is_bounded(sqlite_engine):
     with sqlite_engine.connect() as conn:
         ids = [r.id for r in conn.execute(sa.select(rejections.c.id).order_by(rejections.c.id))]
     assert len(ids) == 100 and ids[-1] == 105 and ids[0] == 6
+
+
+def test_a_late_batch_rebased_at_once_recomputes_the_corrected_day(engine, registered):
+    """An unsynced record whose boot is already anchored counts on its corrected day, and that day is
+    recomputed after the batch: a day settled `absent` becomes `present`."""
+    from datetime import UTC, date, datetime
+
+    from central_server.attendance.rules.recompute import recompute_after_ingest, recompute_days
+    from central_server.db.schema import attendance_days
+    from central_server.devices.heartbeat import ingest_heartbeat
+    from central_server.org.employees import create_employee, create_shift
+    from hajiri_common.timefmt import utc_iso
+    from hajiri_wire import (
+        GENESIS_HASH,
+        Heartbeat,
+        UnsignedRecord,
+        encode_heartbeat,
+        record_hash,
+        sign_record,
+    )
+    from hajiri_wire.ids import uuid7
+
+    day = date(2026, 11, 25)
+    with engine.begin() as conn:
+        create_shift(conn, {"shift_id": "office", "name": "Office", "start_time": "10:00", "end_time": "17:30",
+                            "grace_late_min": 10, "grace_early_min": 10, "half_day_hours": 4.0,
+                            "absent_hours": 2.0, "overnight": False, "weekly_off": ["sun"]}, actor="test")
+        create_employee(conn, {"employee_id": "emp-1", "name": "Asha", "site_id": "office-1",
+                               "shift_id": "office"}, actor="test")
+        recompute_days(conn, None, [day], "UTC", now=datetime(2026, 11, 28, tzinfo=UTC))  # settled: absent
+    # A kiosk with no real-time clock (it believes it is 2020) heartbeats at 09:00 true time: boot anchored.
+    anchor_s, mono0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC).timestamp(), 7 * 10**12
+    beat = Heartbeat(device_id="kiosk-01", sent_at="2020-01-01T00:00:00.000Z", boot_id="boot-no-rtc",
+                     mono_ns=mono0, uptime_s=100.0, clock_synced=False, queue_depth=0, oldest_unsent_age_s=None,
+                     cpu_temp_c=None, disk_free_bytes=10**9, model_versions={}, last_error=None)
+    assert ingest_heartbeat(engine, topics.heartbeat("kiosk-01"), encode_heartbeat(beat),
+                            received_unix_ms=int(anchor_s * 1000)).rejection is None
+
+    def unsynced(event: str, true_hhmm: str, seq: int, prev: str):
+        h, m = map(int, true_hhmm.split(":"))
+        after_ns = int((datetime(2026, 11, 25, h, m, tzinfo=UTC).timestamp() - anchor_s) * 1e9)
+        return sign_record(UnsignedRecord(
+            record_id=uuid7(), device_id="kiosk-01", site_id="office-1", seq=seq, person_id="emp-1", event=event,
+            wall_time=utc_iso(datetime(2020, 1, 1, h, m, tzinfo=UTC).timestamp()), boot_id="boot-no-rtc",
+            mono_ns=mono0 + after_ns, clock_synced=False, match_score=0.7, liveness_score=0.9,
+            model_version="sface-2021dec", prev_hash=prev), registered.key)
+
+    first = unsynced("IN", "10:04", 1, GENESIS_HASH)
+    second = unsynced("OUT", "17:35", 2, record_hash(first))
+    outcome = ingest_payload(engine, topics.records("kiosk-01"), batch_bytes("kiosk-01", [first, second]))
+    assert outcome.statuses() == ["stored", "stored"]
+    recompute_after_ingest(engine, outcome.touched, "UTC")  # what the worker does after the ack
+    with engine.connect() as conn:
+        status = conn.execute(sa.select(attendance_days.c.status).where(
+            attendance_days.c.employee_id == "emp-1", attendance_days.c.day == "2026-11-25")).scalar_one()
+    assert status == "present"
+    assert {t[:10] for _, t in outcome.touched} >= {"2026-11-25"}, outcome.touched

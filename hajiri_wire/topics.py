@@ -60,6 +60,25 @@ def downlink_status(device_id: str) -> str:
     return DOWNLINK_STATUS.format(device_id=device_id)
 
 
+# Uplink kinds: the last level of every dev/<device_id>/up/<kind> topic; ingest routes each message by it.
+UPLINK_KINDS = ("records", "heartbeat", "evidence", "downlink_status", "key_rotation")
+
+
+def uplink(kind: str, device_id: str) -> str:
+    """The topic `device_id` publishes uplinks of `kind` on."""
+    if kind not in UPLINK_KINDS:
+        raise ValueError(f"unknown uplink kind {kind!r}; one of {', '.join(UPLINK_KINDS)}")
+    return f"{PREFIX}/dev/{device_id}/up/{kind}"
+
+
+def uplink_of(topic: str) -> tuple[str, str] | None:
+    """(kind, device_id) of an uplink topic, or None when `topic` is no dev/<device_id>/up/<kind> of ours."""
+    parts = topic.split("/")
+    if len(parts) != 6 or "/".join(parts[:2]) != PREFIX or parts[2] != "dev" or parts[4] != "up":
+        return None
+    return (parts[5], parts[3]) if parts[5] in UPLINK_KINDS else None
+
+
 def device_of(topic: str) -> str | None:
     """The device id in a dev/<device_id>/... topic, or None when the topic is not one of ours."""
     parts = topic.split("/")

@@ -111,7 +111,7 @@ def worker_main(url: str, host: str, port: int, password: str, index: int, ready
     """One ingest worker process: an IngestWorker on the shared subscription until `stop` is set."""
     logging.basicConfig(level=logging.ERROR)
     from central_server.config import ServerConfig
-    from central_server.ingest.records import IngestWorker
+    from central_server.ingest.worker import IngestWorker
 
     config = ServerConfig(database_url=url, mqtt={"host": host, "port": port, "password": password,
                                                   "client_id": f"bench-ingest-{index}"})

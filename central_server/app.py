@@ -33,8 +33,8 @@ from central_server.api import (
 from central_server.config import ServerConfig
 from central_server.db.engine import make_engine
 from central_server.db.migrate import migrate
-from central_server.ingest.records import IngestWorker
 from central_server.ingest.rejections import IngestStats
+from central_server.ingest.worker import IngestWorker
 from central_server.web import dashboard
 from central_server.web import evidence_review
 

@@ -15,11 +15,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from central_server.db.schema import clock_anchors, device_heartbeats, devices, record_times, records
+from central_server.db.schema import clock_anchors, device_heartbeats, record_times, records
 from central_server.evidence.liveness_policy import note_liveness_policy
-from central_server.ingest.rejections import IngestStats, Rejection, write_rejections
+from central_server.ingest.guard import Refused, Uplink, active_device
+from central_server.ingest.handling import Context, Handled, Route, run_one
+from central_server.ingest.rejections import DEFAULT_REJECTIONS_KEEP, IngestStats, Rejection
 from hajiri_common.timefmt import parse_utc_iso, utc_iso
-from hajiri_wire import AttendanceRecord, Heartbeat, WireError, decode_heartbeat, topics
+from hajiri_wire import AttendanceRecord, Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -74,41 +76,21 @@ def anchor_from(hb: Heartbeat, received_unix_ms: int) -> Anchor | None:
 
 
 def ingest_heartbeat(engine: Engine, topic: str, payload: bytes, *, stats: IngestStats | None = None,
-                     rejections_keep: int = 100_000, received_unix_ms: int | None = None) -> HeartbeatOutcome:
+                     rejections_keep: int = DEFAULT_REJECTIONS_KEEP,
+                     received_unix_ms: int | None = None) -> HeartbeatOutcome:
     """Handle one heartbeat message. Never raises: bad input and DB failures become an outcome."""
-    received = int(time.time() * 1000) if received_unix_ms is None else received_unix_ms
-    try:
-        outcome = _ingest_heartbeat(engine, topic, payload, rejections_keep, received)
-    except Exception as e:  # a DB failure must cost one heartbeat, never the worker
-        log.exception("heartbeat on %s not stored", topic)
-        outcome = HeartbeatOutcome(topics.device_of(topic), rejection=Rejection("server_error", str(e)))
-    if stats is not None and outcome.rejection is not None:
-        stats.count(rejected=[outcome.rejection.reason])
-    return outcome
+    return run_one(Context(engine, stats, rejections_keep), ROUTE, topic, payload,
+                   received_unix_ms=received_unix_ms).report
 
 
-def _ingest_heartbeat(engine: Engine, topic: str, payload: bytes, keep: int, received: int) -> HeartbeatOutcome:
-    device_id = topics.device_of(topic)
-    try:
-        if device_id is None or topic != topics.heartbeat(device_id):
-            raise WireError(f"not a heartbeat topic: {topic!r}", reason="bad_topic")
-        hb = decode_heartbeat(payload)
-        if hb.device_id != device_id:
-            raise WireError(f"heartbeat on {device_id}'s topic claims device {hb.device_id}",
-                            reason="topic_mismatch")
-    except WireError as e:
-        return _reject(engine, topic, payload, Rejection(e.reason, str(e), device_id), keep)
-    with engine.begin() as conn:
-        status = conn.execute(sa.select(devices.c.status).where(devices.c.device_id == device_id)).scalar()
-        if status != "active":
-            reason = "unknown_device" if status is None else "revoked_device"
-            rejection = Rejection(reason, f"heartbeat from {device_id}, which is {status or 'not registered'}",
-                                  device_id)
-            write_rejections(conn, topic, payload, [rejection], keep=keep)
-            return HeartbeatOutcome(device_id, rejection=rejection)
+def handle_heartbeat(ctx: Context, uplink: Uplink) -> Handled:
+    """The heartbeat route: keep the latest, anchor the boot's clock, re-base its unsynced records."""
+    device_id, hb, received = uplink.device_id, uplink.message, uplink.received_unix_ms
+    with ctx.engine.begin() as conn:
+        active_device(conn, uplink)
         _upsert(conn, device_heartbeats, ["device_id"], {
             "device_id": device_id, "received_at": utc_iso(received / 1000), "received_unix_ms": received,
-            "sent_at": hb.sent_at, "boot_id": hb.boot_id, "body": payload.decode()})
+            "sent_at": hb.sent_at, "boot_id": hb.boot_id, "body": uplink.payload.decode()})
         note_liveness_policy(conn, device_id, hb)  # a liveness on/off change is logged and audited
         outcome = HeartbeatOutcome(device_id, heartbeat=hb)
         anchor = anchor_from(hb, received)
@@ -124,7 +106,11 @@ def _ingest_heartbeat(engine: Engine, topic: str, payload: bytes, keep: int, rec
             outcome.rebased = rebase_boot(conn, device_id, hb.boot_id, anchor)
             if outcome.rebased:
                 outcome.touched = rebased_attendance(conn, device_id, hb.boot_id)
-    return outcome
+    return Handled(report=outcome, touched=outcome.touched)
+
+
+def refused_heartbeat(_ctx: Context, _topic: str, refused: Refused) -> Handled:
+    return Handled(report=HeartbeatOutcome(refused.rejection.device_id, rejection=refused.rejection))
 
 
 def rebased_attendance(conn: sa.Connection, device_id: str, boot_id: str) -> list[tuple[str, str]]:
@@ -137,12 +123,6 @@ def rebased_attendance(conn: sa.Connection, device_id: str, boot_id: str) -> lis
     touched = [(r.person_id, r.wall_time) for r in rows]
     touched += [(r.person_id, r.corrected_wall_time) for r in rows if r.corrected_wall_time]
     return touched
-
-
-def _reject(engine: Engine, topic: str, payload: bytes, rejection: Rejection, keep: int) -> HeartbeatOutcome:
-    with engine.begin() as conn:
-        write_rejections(conn, topic, payload, [rejection], keep=keep)
-    return HeartbeatOutcome(rejection.device_id, rejection=rejection)
 
 
 def _upsert(conn: sa.Connection, table: sa.Table, keys: list[str], row: dict) -> None:
@@ -209,3 +189,6 @@ def latest_heartbeats(conn: sa.Connection, device_id: str | None = None) -> dict
     if device_id is not None:
         query = query.where(device_heartbeats.c.device_id == device_id)
     return {r.device_id: r for r in conn.execute(query)}
+
+
+ROUTE = Route("heartbeat", handle_heartbeat, refused_heartbeat)

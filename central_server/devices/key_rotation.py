@@ -14,14 +14,15 @@ from sqlalchemy.engine import Engine
 
 from central_server.access.audit import write_audit
 from central_server.db.schema import device_keys, devices, downlink_versions
-from central_server.ingest.rejections import IngestStats, Rejection, write_rejections
+from central_server.ingest.guard import Refused, Uplink, active_device
+from central_server.ingest.handling import Context, Handled, Publish, Route, run_one
+from central_server.ingest.rejections import DEFAULT_REJECTIONS_KEEP, IngestStats, Rejection
 from hajiri_common.timefmt import utc_iso
 from hajiri_wire import DeviceKey, WireError, load_public_key, topics
 from hajiri_wire.downlink import key_id
 from hajiri_wire.key_rotation import (
     KeyRotation,
     KeyRotationAnswer,
-    decode_rotation,
     encode_rotation,
     sign_answer,
     verify_rotation,
@@ -64,13 +65,10 @@ def _verifies(msg: KeyRotation, public_b64: str) -> bool:
     return True
 
 
-def _decide(conn: sa.Connection, msg: KeyRotation) -> str:
-    """Apply `msg` or raise RotationRefused / BadSignature; returns what was done."""
-    device = conn.execute(sa.select(devices.c.status, devices.c.public_key)
-                          .where(devices.c.device_id == msg.device_id)).first()
-    if device is None or device.status != "active":
-        raise RotationRefused(f"device {msg.device_id} is {'not registered' if device is None else 'revoked'}",
-                              reason="unknown_device" if device is None else "revoked_device")
+def _decide(conn: sa.Connection, uplink: Uplink) -> str:
+    """Apply the request or raise Refused (its device) / RotationRefused / BadSignature; returns what was done."""
+    msg: KeyRotation = uplink.message
+    device = active_device(conn, uplink)
     if msg.new_public_key == device.public_key:
         # A resend of a request already accepted (its answer was lost): the key it retired must have signed it.
         retired = conn.execute(sa.select(device_keys.c.public_key).where(
@@ -106,34 +104,40 @@ def _decide(conn: sa.Connection, msg: KeyRotation) -> str:
 
 
 def handle_key_rotation(engine: Engine, topic: str, payload: bytes, server_key: DeviceKey | None, *,
-                        stats: IngestStats | None = None, keep: int = 100_000) -> tuple[str, bytes] | None:
+                        stats: IngestStats | None = None,
+                        keep: int = DEFAULT_REJECTIONS_KEEP) -> tuple[str, bytes] | None:
     """Handle one request; returns the signed answer's (topic, payload), or None when nobody can be answered.
 
     Never raises for bad input. A DB failure raises: no answer, the kiosk resends.
     """
-    device_id = topics.device_of(topic)
-    msg: KeyRotation | None = None
+    ctx = Context(engine, stats, keep, signing_key=lambda: server_key)
+    return run_one(ctx, ROUTE, topic, payload).report
+
+
+def rotate_key(ctx: Context, uplink: Uplink) -> Handled:
+    """The key rotation route: apply the request in one transaction; the signed answer is what to publish."""
+    msg: KeyRotation = uplink.message
     try:
-        if device_id is None or topic != topics.key_rotation(device_id):
-            raise WireError(f"not a key rotation topic: {topic!r}", reason="bad_topic")
-        msg = decode_rotation(payload)
-        if msg.device_id != device_id:
-            # The broker ACL proves who published on the topic; a request claiming another device is forged.
-            raise WireError(f"published on {device_id}'s topic but claims device {msg.device_id}",
-                            reason="topic_mismatch")
-        with engine.begin() as conn:
-            done = _decide(conn, msg)
+        with ctx.engine.begin() as conn:
+            done = _decide(conn, uplink)
     except WireError as e:
-        with engine.begin() as conn:
-            write_rejections(conn, topic, payload, [Rejection(e.reason, f"key rotation: {e}", device_id)],
-                             keep=keep)
-        if stats is not None:
-            stats.count(rejected=[e.reason])
-        if msg is None or msg.device_id != device_id:
-            return None
-        return _answer(server_key, msg, "refused", e.reason, str(e))
-    log.info("key rotation for %s (rotate_key v%d): %s", device_id, msg.requested_version, done)
-    return _answer(server_key, msg, "accepted", None, done)
+        raise Refused(Rejection(e.reason, f"key rotation: {e}", uplink.device_id), uplink=uplink) from None
+    log.info("key rotation for %s (rotate_key v%d): %s", uplink.device_id, msg.requested_version, done)
+    return _answered(ctx, msg, "accepted", None, done)
+
+
+def refused_rotation(ctx: Context, _topic: str, refused: Refused) -> Handled:
+    """A request that is the device's own (decoded, on its topic) hears a signed refusal; any other, nothing."""
+    if refused.uplink is None:
+        return Handled()
+    rejection = refused.rejection
+    return _answered(ctx, refused.uplink.message, "refused", rejection.reason, rejection.detail)
+
+
+def _answered(ctx: Context, msg: KeyRotation, outcome: str, reason: str | None, detail: str) -> Handled:
+    server_key = ctx.signing_key() if ctx.signing_key is not None else None
+    answer = _answer(server_key, msg, outcome, reason, detail)
+    return Handled(report=answer, publish=[] if answer is None else [Publish(*answer)])
 
 
 def _answer(server_key: DeviceKey | None, msg: KeyRotation, outcome: str, reason: str | None,
@@ -145,3 +149,6 @@ def _answer(server_key: DeviceKey | None, msg: KeyRotation, outcome: str, reason
                                requested_version=msg.requested_version, outcome=outcome, reason=reason,
                                detail=detail[:500], server_time=utc_iso(time.time()))
     return topics.key_rotation_answer(msg.device_id), encode_rotation(sign_answer(answer, server_key))
+
+
+ROUTE = Route("key_rotation", rotate_key, refused_rotation, on_error="raise")

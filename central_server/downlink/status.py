@@ -8,9 +8,10 @@ from sqlalchemy.engine import Engine
 
 from central_server.db.schema import downlink_status
 from central_server.downlink.versions import latest_versions
+from central_server.ingest.guard import Refused, Uplink
+from central_server.ingest.handling import Context, Handled, Publish, Route, run_one
 from hajiri_common.timefmt import utc_iso
-from hajiri_wire import WireError, topics
-from hajiri_wire.downlink import DownlinkStatus, decode_status
+from hajiri_wire.downlink import DownlinkStatus
 
 log = logging.getLogger(__name__)
 
@@ -42,26 +43,29 @@ def _upsert(conn: sa.Connection, status: DownlinkStatus, kind: str) -> None:
 
 def record_status(engine: Engine, topic: str, payload: bytes) -> list[tuple[str, bytes]]:
     """Store one report; returns the (topic, envelope) the server should publish again (retained), if any."""
-    device_id = topics.device_of(topic)
-    if device_id is None or topic != topics.downlink_status(device_id):
-        log.warning("ignored a downlink status on %r: not a status topic", topic)
-        return []
-    try:
-        status = decode_status(payload)
-    except WireError as e:
-        log.warning("ignored a malformed downlink status from %s (%s): %s", device_id, e.reason, e)
-        return []
-    if status.device_id != device_id:
-        # The broker ACL proves who published on the topic; a report claiming another device is a forgery.
-        log.warning("ignored a downlink status on %s's topic claiming device %s", device_id, status.device_id)
-        return []
-    kind = status.kind or "unknown"
-    with engine.begin() as conn:
+    return run_one(Context(engine), ROUTE, topic, payload).report
+
+
+def handle_status(ctx: Context, uplink: Uplink) -> Handled:
+    """The downlink status route: keep the report; a foreign retained message is replaced by the server's own."""
+    status: DownlinkStatus = uplink.message
+    device_id, kind = uplink.device_id, status.kind or "unknown"
+    ours = []
+    with ctx.engine.begin() as conn:
         _upsert(conn, status, kind)
         if status.outcome == "refused":
             log.warning("kiosk %s refused a %s downlink v%s: %s (%s)", device_id, kind, status.version,
                         status.reason, status.detail)
-        if status.outcome != "refused" or status.reason not in FOREIGN_REASONS or status.kind is None:
-            return []
-        ours = [s for s in latest_versions(conn, device_id) if s.kind == status.kind]
-    return [(s.topic, s.envelope) for s in ours]
+        if status.outcome == "refused" and status.reason in FOREIGN_REASONS and status.kind is not None:
+            ours = [s for s in latest_versions(conn, device_id) if s.kind == status.kind]
+    again = [(s.topic, s.envelope) for s in ours]
+    return Handled(report=again, publish=[Publish(topic, envelope, retain=True) for topic, envelope in again])
+
+
+def refused_status(_ctx: Context, _topic: str, _refused: Refused) -> Handled:
+    return Handled(report=[])
+
+
+# A report is not checked against the device's standing and its refusals are only logged, as before the guard:
+# it changes nothing but the report row and, at most, puts the server's own retained message back.
+ROUTE = Route("downlink_status", handle_status, refused_status, keep_refusals=False, on_error="raise")

@@ -13,17 +13,18 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from central_server.attendance.photos import JPEG_MAGIC
 from central_server.config import ServerConfig
-from central_server.db.schema import devices, evidence, records
-from central_server.ingest.rejections import IngestStats, Rejection, write_rejections
+from central_server.db.schema import evidence, records
+from central_server.ingest.guard import Refused, Uplink, active_device
+from central_server.ingest.handling import Context, Handled, Publish, Route, run_one
+from central_server.ingest.rejections import DEFAULT_REJECTIONS_KEEP, IngestStats, Rejection, write_rejections
 from hajiri_common.timefmt import utc_iso
 from hajiri_wire import Ack, AckResult, WireError, encode_ack, load_public_key, topics
-from hajiri_wire.evidence import EvidenceKey, EvidenceMessage, decode_evidence, verify_evidence
+from hajiri_wire.evidence import EvidenceKey, EvidenceMessage, verify_evidence
 
 log = logging.getLogger(__name__)
 
@@ -65,17 +66,10 @@ class EvidenceOutcome:
 
 
 def ingest_evidence(engine: Engine, topic: str, payload: bytes, key: EvidenceKey, *,
-                    stats: IngestStats | None = None, rejections_keep: int = 100_000) -> EvidenceOutcome:
+                    stats: IngestStats | None = None,
+                    rejections_keep: int = DEFAULT_REJECTIONS_KEEP) -> EvidenceOutcome:
     """Handle one evidence message. Never raises: bad input and DB failures become an outcome."""
-    try:
-        outcome = _ingest(engine, topic, payload, key, rejections_keep)
-    except Exception as e:  # a DB failure costs one message (not acked: the kiosk resends), never the worker
-        log.exception("evidence on %s not stored; not acked", topic)
-        outcome = EvidenceOutcome(topic, topics.device_of(topic),
-                                  rejection=Rejection("server_error", f"{type(e).__name__}: {e}"))
-    if stats is not None and outcome.rejection is not None:
-        stats.count(rejected=[outcome.rejection.reason])
-    return outcome
+    return run_one(Context(engine, stats, rejections_keep, evidence_key=lambda: key), ROUTE, topic, payload).report
 
 
 def _ack(device_id: str, record_id: str, status: str, reason: str | None = None) -> Ack:
@@ -83,51 +77,40 @@ def _ack(device_id: str, record_id: str, status: str, reason: str | None = None)
                results=[AckResult(record_id=record_id, status=status, reason=reason)])
 
 
-def _refuse(engine: Engine, topic: str, payload: bytes, rejection: Rejection, keep: int,
-            conn: sa.Connection | None = None, *, tell: bool = False) -> EvidenceOutcome:
-    if conn is None:
-        with engine.begin() as c:
-            write_rejections(c, topic, payload, [rejection], keep=keep)
-    else:
-        write_rejections(conn, topic, payload, [rejection], keep=keep)
-    # Told to the kiosk only when its own signature proves the message came from it: then a resend would be
-    # refused again, so it may stop. A forgery is never answered (it could make a kiosk drop real evidence).
-    ack = None
-    if tell and rejection.record_id is not None and rejection.device_id is not None:
-        ack = _ack(rejection.device_id, rejection.record_id, "rejected", rejection.reason)
-    return EvidenceOutcome(topic, rejection.device_id, "rejected", ack, rejection)
+def handle_evidence(ctx: Context, uplink: Uplink) -> Handled:
+    """The evidence route: judge and store the crop once; its ack (after the commit) is what to publish."""
+    outcome = _store(ctx, uplink)
+    publish = [] if outcome.ack is None else [Publish(topics.evidence_acks(uplink.device_id),
+                                                      encode_ack(outcome.ack))]
+    rejections = [] if outcome.rejection is None else [outcome.rejection]
+    return Handled(report=outcome, publish=publish, rejections=rejections)
 
 
-def _ingest(engine: Engine, topic: str, payload: bytes, key: EvidenceKey, keep: int) -> EvidenceOutcome:
-    device_id = topics.device_of(topic)
-    if device_id is None or topic != topics.evidence(device_id):
-        return _refuse(engine, topic, payload, Rejection("bad_topic", f"not an evidence topic: {topic!r}"), keep)
-    try:
-        msg = decode_evidence(payload)
-    except WireError as e:
-        return _refuse(engine, topic, payload, Rejection(e.reason, str(e), device_id), keep)
-    if msg.device_id != device_id:
-        return _refuse(engine, topic, payload, Rejection(
-            "topic_mismatch", f"evidence on {device_id}'s topic claims device {msg.device_id}", device_id), keep)
-    with engine.begin() as conn:
-        device = conn.execute(sa.select(devices.c.status, devices.c.public_key, devices.c.site_id)
-                              .where(devices.c.device_id == device_id)).first()
-        if device is None or device.status != "active":
-            reason = "unknown_device" if device is None else "revoked_device"
-            return _refuse(engine, topic, payload, Rejection(
-                reason, f"evidence from {device_id}, which is {'not registered' if device is None else 'revoked'}",
-                device_id), keep, conn)
-        problem = _judge(conn, msg, device.public_key, key)
+def refused_evidence(_ctx: Context, topic: str, refused: Refused) -> Handled:
+    """Refused before its signature was checked: never answered (a forgery could make a kiosk drop a crop)."""
+    rejection = refused.rejection
+    return Handled(report=EvidenceOutcome(topic, rejection.device_id, "rejected", rejection=rejection))
+
+
+def _store(ctx: Context, uplink: Uplink) -> EvidenceOutcome:
+    topic, device_id, msg = uplink.topic, uplink.device_id, uplink.message
+    with ctx.engine.begin() as conn:
+        device = active_device(conn, uplink)
+        problem = _judge(conn, msg, device.public_key, ctx.evidence_key())
         if problem is not None:
             reason, detail = problem
             if reason == "duplicate":
                 return EvidenceOutcome(topic, device_id, "duplicate", _ack(device_id, msg.record_id, "duplicate"))
-            return _refuse(engine, topic, payload, Rejection(reason, detail, device_id, msg.record_id), keep, conn,
-                           tell=reason != "bad_signature")
+            rejection = Rejection(reason, detail, device_id, msg.record_id)
+            write_rejections(conn, topic, uplink.payload, [rejection], keep=ctx.rejections_keep)
+            # Told to the kiosk only when its own signature proves the message came from it: then a resend
+            # would be refused again, so it may stop.
+            ack = None if reason == "bad_signature" else _ack(device_id, msg.record_id, "rejected", reason)
+            return EvidenceOutcome(topic, device_id, "rejected", ack, rejection)
         conn.execute(sa.insert(evidence).values(
             record_id=msg.record_id, device_id=device_id, site_id=device.site_id, taken_at=msg.taken_at,
-            received_at=utc_iso(time.time()), server_key_id=msg.server_key_id, sealed=payload.decode(),
-            sealed_sha256=hashlib.sha256(payload).hexdigest(), review_status="pending"))
+            received_at=utc_iso(time.time()), server_key_id=msg.server_key_id, sealed=uplink.payload.decode(),
+            sealed_sha256=hashlib.sha256(uplink.payload).hexdigest(), review_status="pending"))
     log.info("evidence for record %s from %s stored (pending review)", msg.record_id, device_id)
     return EvidenceOutcome(topic, device_id, "stored", _ack(device_id, msg.record_id, "stored"))
 
@@ -165,11 +148,4 @@ def open_stored(row: sa.Row, key: EvidenceKey) -> bytes:
     return key.open(EvidenceMessage.model_validate_json(row.sealed))
 
 
-def handle_evidence_message(client: mqtt.Client, engine: Engine, config: ServerConfig, topic: str,
-                            payload: bytes, stats: IngestStats) -> EvidenceOutcome:
-    """What the ingest worker does with a message on an evidence topic: ingest, then ack after the commit."""
-    outcome = ingest_evidence(engine, topic, payload, server_evidence_key(config), stats=stats,
-                              rejections_keep=config.ingest.rejections_keep)
-    if outcome.ack is not None:
-        client.publish(topics.evidence_acks(outcome.ack.device_id), encode_ack(outcome.ack), qos=1)
-    return outcome
+ROUTE = Route("evidence", handle_evidence, refused_evidence)

@@ -3,28 +3,20 @@
 import functools
 import hashlib
 import logging
-import threading
 import time
 from dataclasses import dataclass, field
 
-import paho.mqtt.client as mqtt
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
 
-from central_server.attendance.rules.recompute import recompute_after_ingest
-from central_server.config import ServerConfig
-from central_server.db.schema import devices, records
-from central_server.devices.heartbeat import ingest_heartbeat, note_unsynced
-from central_server.devices.key_rotation import RetiredKeys, handle_key_rotation
-from central_server.downlink.keys import DownlinkKeyError, load_or_create_signing_key
-from central_server.downlink.status import record_status
-from central_server.evidence.ingest import handle_evidence_message
-from central_server.ingest.rejections import IngestStats, Rejection, write_rejections
+from central_server.db.schema import records
+from central_server.devices.heartbeat import note_unsynced
+from central_server.devices.key_rotation import RetiredKeys
+from central_server.ingest.guard import Refused, Uplink, active_device
+from central_server.ingest.handling import Context, Handled, Publish, Route, run_one
+from central_server.ingest.rejections import DEFAULT_REJECTIONS_KEEP, IngestStats, Rejection, write_rejections
 from hajiri_common.timefmt import utc_iso
 from hajiri_wire import (
     GENESIS_HASH,
@@ -32,7 +24,6 @@ from hajiri_wire import (
     AckResult,
     AttendanceRecord,
     WireError,
-    decode_batch,
     encode_ack,
     load_public_key,
     topics,
@@ -49,7 +40,6 @@ try:  # COPY bypasses SQLAlchemy, so its unique violations arrive as the driver'
 except ImportError:  # no PostgreSQL driver installed: SQLite only
     _DRIVER_INTEGRITY_ERRORS = ()
 
-DEFAULT_REJECTIONS_KEEP = 100_000
 INTEGRITY_RETRIES = 3
 
 
@@ -79,60 +69,39 @@ class IngestOutcome:
 
 def ingest_payload(engine: Engine, topic: str, payload: bytes, *, stats: IngestStats | None = None,
                    rejections_keep: int = DEFAULT_REJECTIONS_KEEP) -> IngestOutcome:
-    """Handle one message from `topic`. Never raises: bad input and DB failures become an outcome."""
-    try:
-        outcome = _ingest(engine, topic, payload, rejections_keep)
-    except Exception as e:  # a DB failure or a bug must cost one message, never the worker
-        log.exception("ingest failed for a message on %s; not acked, the kiosk will resend", topic)
-        outcome = IngestOutcome(topic, topics.device_of(topic), batch_reason="server_error",
-                                rejections=[Rejection("server_error", f"{type(e).__name__}: {e}")])
-        _try_write_rejections(engine, topic, payload, outcome.rejections, rejections_keep)
-    if stats is not None:
-        stats.count(batches=1, stored=outcome.stored, duplicate=outcome.duplicate,
-                    rejected=[r.reason for r in outcome.rejections])
-    return outcome
+    """Handle one message from a records topic. Never raises: bad input and DB failures become an outcome."""
+    return run_one(Context(engine, stats, rejections_keep), ROUTE, topic, payload).report
 
 
-def _try_write_rejections(engine: Engine, topic: str, payload: bytes, items: list[Rejection], keep: int) -> None:
-    try:
-        with engine.begin() as conn:
-            write_rejections(conn, topic, payload, items, keep=keep)
-    except Exception:
-        log.exception("could not write the rejection row either (reason %s)", [r.reason for r in items])
+def handle_records(ctx: Context, uplink: Uplink) -> Handled:
+    """The records route: verify and store the batch once; the ack (after the commit) is what to publish."""
+    prepared = [prepare_record(rec) for rec in uplink.message.records]  # CPU work outside the transaction
+    outcome = _store_with_retries(ctx.engine, uplink, prepared, ctx.rejections_keep)
+    publish = [] if outcome.ack is None else [Publish(topics.acks(uplink.device_id), encode_ack(outcome.ack),
+                                                      ack=True)]
+    return Handled(report=outcome, publish=publish, touched=outcome.touched, rejections=outcome.rejections,
+                   batches=1, stored=outcome.stored, duplicate=outcome.duplicate)
 
 
-def _reject_batch(engine: Engine, topic: str, payload: bytes, reason: str, detail: str,
-                  device_id: str | None, keep: int) -> IngestOutcome:
-    rejection = Rejection(reason, detail, device_id)
-    with engine.begin() as conn:
-        write_rejections(conn, topic, payload, [rejection], keep=keep)
-    return IngestOutcome(topic, device_id, batch_reason=reason, rejections=[rejection])
+def refused_records(_ctx: Context, topic: str, refused: Refused) -> Handled:
+    """A refused batch: counted as a batch, nothing in it acked."""
+    rejection = refused.rejection
+    device_id = refused.uplink.device_id if refused.uplink is not None else rejection.device_id
+    return Handled(report=IngestOutcome(topic, device_id, batch_reason=rejection.reason, rejections=[rejection]),
+                   batches=1)
 
 
-def _ingest(engine: Engine, topic: str, payload: bytes, keep: int) -> IngestOutcome:
-    device_id = topics.device_of(topic)
-    if device_id is None or topic != topics.records(device_id):
-        return _reject_batch(engine, topic, payload, "bad_topic", f"not a records topic: {topic!r}", None, keep)
-    try:
-        batch = decode_batch(payload)
-    except WireError as e:
-        return _reject_batch(engine, topic, payload, e.reason, str(e), device_id, keep)
-    # The broker ACL proves who published on the topic; a batch claiming another device is a forgery.
-    claimed = {batch.device_id, *(r.device_id for r in batch.records)}
-    if claimed != {device_id}:
-        detail = f"published on {device_id}'s topic but claims device(s) {sorted(claimed - {device_id})}"
-        return _reject_batch(engine, topic, payload, "topic_mismatch", detail, device_id, keep)
-    prepared = [prepare_record(rec) for rec in batch.records]  # CPU work outside the transaction
+def _store_with_retries(engine: Engine, uplink: Uplink, prepared: list["Prepared"], keep: int) -> IngestOutcome:
     for attempt in range(1, INTEGRITY_RETRIES + 1):
         try:
-            return _store_batch(engine, topic, payload, device_id, prepared, keep)
+            return _store_batch(engine, uplink, prepared, keep)
         except (sa.exc.IntegrityError, *_DRIVER_INTEGRITY_ERRORS):
             # Workers do not lock a device: another one may have committed one of these records (a resend)
             # or seqs between our look and our insert (PostgreSQL; SQLite writers are serialised). Nothing
             # was written; look again and those records come out duplicate or seq_conflict.
             if attempt == INTEGRITY_RETRIES:
                 raise
-            log.info("integrity race on a batch of %s; retrying (attempt %d)", device_id, attempt + 1)
+            log.info("integrity race on a batch of %s; retrying (attempt %d)", uplink.device_id, attempt + 1)
     raise AssertionError("unreachable")
 
 
@@ -161,19 +130,12 @@ def _public_key(public_key_b64: str) -> Ed25519PublicKey:
     return load_public_key(public_key_b64)
 
 
-def _store_batch(engine: Engine, topic: str, payload: bytes, device_id: str, prepared: list[Prepared],
-                 keep: int) -> IngestOutcome:
+def _store_batch(engine: Engine, uplink: Uplink, prepared: list[Prepared], keep: int) -> IngestOutcome:
+    topic, payload, device_id = uplink.topic, uplink.payload, uplink.device_id
     with engine.connect() as conn:
         with conn.begin():
             # Read per batch, not cached: a revocation takes effect at the next batch.
-            device = conn.execute(sa.select(devices.c.status, devices.c.public_key)
-                                  .where(devices.c.device_id == device_id)).first()
-            if device is None or device.status != "active":
-                reason = "unknown_device" if device is None else "revoked_device"
-                detail = f"device {device_id} is {'not registered' if device is None else 'revoked'}; not stored"
-                rejection = Rejection(reason, detail, device_id)
-                write_rejections(conn, topic, payload, [rejection], keep=keep)
-                return IngestOutcome(topic, device_id, batch_reason=reason, rejections=[rejection])
+            device = active_device(conn, uplink)
             public = _public_key(device.public_key)
             results, rejected, rows = _judge_batch(conn, device_id, prepared, public,
                                                    RetiredKeys(conn, device_id))
@@ -375,120 +337,4 @@ def _row(p: Prepared, chain_ok: bool | None, chain_note: str | None) -> dict:
     }
 
 
-class IngestWorker:
-    """The paho MQTT loop in a thread: a persistent MQTTv5 session on the shared records subscription."""
-
-    def __init__(self, config: ServerConfig, engine: Engine, *, stats: IngestStats | None = None) -> None:
-        self.config = config
-        self.engine = engine
-        self.stats = stats if stats is not None else IngestStats()
-        self.subscribed = threading.Event()
-        self._client: mqtt.Client | None = None
-
-    def start(self) -> None:
-        """Connect in the background; paho retries (with backoff) until the broker is there."""
-        if self._client is not None:
-            raise RuntimeError("ingest worker already started")
-        m = self.config.mqtt
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=m.client_id, protocol=mqtt.MQTTv5)
-        client.username_pw_set(m.username, m.password)
-        if m.tls:
-            client.tls_set(ca_certs=str(m.ca_file) if m.ca_file else None,
-                           certfile=str(m.cert_file) if m.cert_file else None,
-                           keyfile=str(m.key_file) if m.key_file else None)
-        client.reconnect_delay_set(m.reconnect_min_s, m.reconnect_max_s)
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_subscribe = self._on_subscribe
-        client.on_message = self._on_message
-        props = Properties(PacketTypes.CONNECT)
-        # The broker keeps our session and queues QoS 1 records for this long while the server is down.
-        props.SessionExpiryInterval = m.session_expiry_s
-        client.connect_async(m.host, m.port, keepalive=m.keepalive_s, clean_start=False, properties=props)
-        client.loop_start()
-        self._client = client
-        log.info("ingest worker connecting to %s:%d as %s", m.host, m.port, m.username)
-
-    def stop(self) -> None:
-        """Disconnect cleanly; the broker keeps the session, so records sent meanwhile wait for us."""
-        client, self._client = self._client, None
-        if client is None:
-            return
-        client.disconnect()
-        client.loop_stop()
-        self.subscribed.clear()
-
-    def wait_subscribed(self, timeout: float) -> bool:
-        return self.subscribed.wait(timeout)
-
-    def _on_connect(self, client: mqtt.Client, _userdata, flags, reason_code, _props) -> None:
-        if reason_code.is_failure:
-            log.error("broker refused the ingest connection: %s (will retry)", reason_code)
-            return
-        log.info("ingest connected (session present: %s); subscribing %s", flags.session_present,
-                 topics.RECORDS_SHARED)
-        # Records and heartbeats both through the shared group: N workers split the load, each message once.
-        client.subscribe([(topics.RECORDS_SHARED, 1), (topics.HEARTBEAT_SHARED, 0), (topics.EVIDENCE_SHARED, 1),
-                          (topics.DOWNLINK_STATUS_SHARED, 1), (topics.KEY_ROTATION_SHARED, 1)])
-
-    def _on_subscribe(self, _client, _userdata, _mid, reason_codes, _props) -> None:
-        if any(rc.is_failure for rc in reason_codes):
-            log.error("broker refused the records subscription: %s", reason_codes)
-            return
-        self.subscribed.set()
-
-    def _on_disconnect(self, _client, _userdata, _flags, reason_code, _props) -> None:
-        self.subscribed.clear()
-        if reason_code != 0:
-            log.warning("ingest disconnected from the broker: %s (reconnecting)", reason_code)
-
-    def _on_message(self, client: mqtt.Client, _userdata, msg: mqtt.MQTTMessage) -> None:
-        try:
-            ingest = self.config.ingest
-            if topics.device_of(msg.topic) is not None and msg.topic.endswith("/up/heartbeat"):
-                beat = ingest_heartbeat(self.engine, msg.topic, msg.payload, stats=self.stats,
-                                        rejections_keep=ingest.rejections_keep)
-                self._recompute_days(beat.touched)
-                return
-            if topics.device_of(msg.topic) is not None and msg.topic.endswith("/up/downlink_status"):
-                # A kiosk refused a retained downlink that is not ours: put the server's latest back.
-                for topic, envelope in record_status(self.engine, msg.topic, msg.payload):
-                    client.publish(topic, envelope, qos=1, retain=True)
-                return
-            if topics.device_of(msg.topic) is not None and msg.topic.endswith("/up/key_rotation"):
-                self._rotate_key(client, msg.topic, msg.payload)
-                return
-            if topics.device_of(msg.topic) is not None and msg.topic.endswith("/up/evidence"):
-                handle_evidence_message(client, self.engine, self.config, msg.topic, msg.payload, self.stats)
-                return
-            outcome = ingest_payload(self.engine, msg.topic, msg.payload, stats=self.stats,
-                                     rejections_keep=ingest.rejections_keep)
-            if outcome.ack is not None:
-                client.publish(topics.acks(outcome.ack.device_id), encode_ack(outcome.ack), qos=1)
-                self.stats.count(acks_sent=1)
-            self._recompute_days(outcome.touched)
-        except Exception:  # paho would end its loop on an exception from a callback
-            log.exception("unexpected error handling a message on %s", msg.topic)
-
-    def _rotate_key(self, client: mqtt.Client, topic: str, payload: bytes) -> None:
-        """A kiosk's key rotation request (central_server/key_rotation.py); the answer is signed like a downlink."""
-        try:
-            server_key = load_or_create_signing_key(self.config.downlink_key_path)
-        except DownlinkKeyError as e:
-            log.error("key rotation on %s: %s; not answered (the kiosk resends)", topic, e)
-            server_key = None
-        answer = handle_key_rotation(self.engine, topic, payload, server_key, stats=self.stats,
-                                     keep=self.config.ingest.rejections_keep)
-        if answer is not None:
-            client.publish(answer[0], answer[1], qos=1)
-
-    def _recompute_days(self, touched: list[tuple[str, str]]) -> None:
-        """After the ack (never delaying it): recompute the attendance days these records fall on, however
-        late they came. A failure here loses nothing: the records are stored and a read recomputes the day."""
-        if not touched:
-            return
-        try:
-            recompute_after_ingest(self.engine, touched, self.config.timezone)
-        except Exception:
-            log.exception("could not recompute %d attendance day(s) after ingest; they will be recomputed on read",
-                          len(touched))
+ROUTE = Route("records", handle_records, refused_records, on_error="store")

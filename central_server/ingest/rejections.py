@@ -15,6 +15,7 @@ from hajiri_common.timefmt import utc_iso
 log = logging.getLogger(__name__)
 
 EXCERPT_BYTES = 512
+DEFAULT_REJECTIONS_KEEP = 100_000
 
 
 @dataclass(frozen=True)

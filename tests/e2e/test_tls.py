@@ -19,7 +19,7 @@ from central_server.config import ServerConfig
 from central_server.db.engine import make_engine
 from central_server.db.migrate import migrate
 from central_server.db.schema import records
-from central_server.ingest.records import IngestWorker
+from central_server.ingest.worker import IngestWorker
 from central_server.org.registry import create_site, register_device
 from hajiri_wire import topics
 from kiosk.store import Observation, append_record, open_store

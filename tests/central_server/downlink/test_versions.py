@@ -1,11 +1,10 @@
-"""Downlink versions and kiosk reports in the central DB (SQLite and PostgreSQL): numbering, latest, status."""
+"""Downlink versions in the central DB (SQLite and PostgreSQL): numbering, latest, targets, keys, limits."""
 
 import numpy as np
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from central_server.downlink.keys import DownlinkKeyError, load_or_create_signing_key
-from central_server.downlink.status import record_status
 from central_server.downlink.versions import (
     DownlinkError,
     NoEncKey,
@@ -19,16 +18,14 @@ from central_server.downlink.versions import (
     target_devices,
 )
 from central_server.org.registry import BadPublicKey, register_device, revoke_device
-from hajiri_wire import DeviceKey, topics
+from hajiri_wire import DeviceKey
 from hajiri_wire.downlink import (
     Command,
-    DownlinkStatus,
     GalleryContent,
     GalleryPerson,
     SiteConfig,
     decode_envelope,
     decode_gallery_content,
-    encode_status,
     open_sealed,
     parse_payload,
     seal_aad,
@@ -104,30 +101,6 @@ def test_targets_and_bad_input_are_named(engine, server_key):
         with pytest.raises(BadPublicKey, match="X25519"):
             register_device(conn, "kiosk-03", "office-1", DeviceKey.generate().public_b64, actor="t",
                             enc_public_key="bm90LWEta2V5")
-
-
-def status(kind, version, outcome, reason=None, current=None) -> bytes:
-    return encode_status(DownlinkStatus(device_id="kiosk-01", kind=kind, version=version, outcome=outcome,
-                                        reason=reason, detail="d", current_version=current,
-                                        at="2026-11-25T09:00:00.000Z"))
-
-
-def test_reports_are_kept_per_kind_and_a_foreign_retained_message_is_put_right(engine, server_key):
-    register(engine, "kiosk-01", X25519PrivateKey.generate())
-    with engine.begin() as conn:
-        stored = make_gallery(conn, server_key, ["kiosk-01"], content(), actor="t")[0]
-    topic = topics.downlink_status("kiosk-01")
-    assert record_status(engine, topic, status("gallery", 1, "applied")) == []
-    again = record_status(engine, topic, status("gallery", 7, "refused", "bad_signature", current=1))
-    assert again == [(stored.topic, stored.envelope)]  # someone replaced the retained gallery: publish ours
-    assert record_status(engine, topic, status("gallery", 1, "refused", "stale_version", current=1)) == []
-    assert record_status(engine, topics.downlink_status("kiosk-02"), status("gallery", 1, "applied")) == [], \
-        "a report claiming another device is ignored"
-    assert record_status(engine, topic, b"{bad") == []
-    with engine.begin() as conn:
-        row = device_downlink(conn, "kiosk-01")["reported"]["gallery"]
-    assert row["applied_version"] == 1 and row["refused_count"] == 2
-    assert (row["refused_version"], row["refused_reason"]) == (1, "stale_version")
 
 
 def test_signing_key_file_is_private_and_stable(tmp_path):

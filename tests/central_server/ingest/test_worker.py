@@ -166,3 +166,36 @@ def test_the_worker_recomputes_attendance_days_after_it_acks(
         assert [tuple(r) for r in rows] == [("emp-1", "2026-11-25", "late")]  # 10:30 UTC is after 10:10 grace
     finally:
         server.__exit__(None, None, None)
+
+
+class FakeClient:
+    def __init__(self) -> None:
+        self.sent: list[tuple] = []
+
+    def publish(self, topic, payload, qos=0, retain=False):
+        self.sent.append((topic, payload, qos, retain))
+
+
+def test_the_worker_publishes_what_a_handler_returned_and_counts_record_acks(config, sqlite_engine):
+    from central_server.ingest.handling import Handled, Publish
+    from central_server.ingest.worker import IngestWorker
+
+    worker = IngestWorker(config, sqlite_engine)
+    client = FakeClient()
+    worker._publish(client, Handled(publish=[Publish("a", b"1", ack=True), Publish("b", b"2", retain=True),
+                                             Publish("c", b"3", qos=0)]))
+    assert client.sent == [("a", b"1", 1, False), ("b", b"2", 1, True), ("c", b"3", 0, False)]
+    assert worker.stats.snapshot()["acks_sent"] == 1  # evidence acks and answers are not record acks
+
+
+def test_an_unreadable_signing_key_answers_no_key_rotation_and_is_logged(tmp_path, sqlite_url, sqlite_engine,
+                                                                          caplog):
+    from central_server.ingest.worker import IngestWorker
+
+    key = tmp_path / "signing.pem"
+    key.write_text("not a key")
+    key.chmod(0o644)  # readable by others: refused
+    worker = IngestWorker(ServerConfig(database_url=sqlite_url, downlink_key_file=key), sqlite_engine)
+    with caplog.at_level("ERROR", logger="central_server.ingest.worker"):
+        assert worker._signing_key() is None
+    assert any("key rotation not answered" in m for m in caplog.messages)

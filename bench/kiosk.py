@@ -3,7 +3,7 @@
     python -m bench.kiosk [--runtime opencv|litert|blazeface|blazeface_short ...] [--frames N] [--people 5] [--strangers 3]
         [--seed 0]
 
-The clip is built by kiosk.walkpast from kiosk.demo_faces (CelebA photos from ../shared/data when present,
+The clip is built by hajiri_demo.walkpast from hajiri_demo.faces (CelebA photos from ../shared/data when present,
 else the pip-fetched fallback faces), kept in memory and fed to kiosk.pipeline.Pipeline as fast as it runs.
 Decision latency is processing time from the start of the first frame of a track to the end of the frame
 that produced its decision (at a 25 fps camera the track also needs that many frames of wall time:
@@ -49,7 +49,7 @@ def make_runtime(name: str):
 
 def enrol(face_set, detector, embedder) -> Gallery:
     """Gallery of the face set's people from their enrol photos (largest face of each)."""
-    from kiosk.demo_faces import load_image
+    from hajiri_demo.faces import load_image
 
     gallery = Gallery()
     for person in face_set.people:
@@ -63,8 +63,8 @@ def enrol(face_set, detector, embedder) -> Gallery:
 
 
 def build_clip(shared_data: Path | None, people: int, strangers: int, seed: int):
-    from kiosk.demo_faces import load_face_set
-    from kiosk.walkpast import build_walkpast, plan_passers
+    from hajiri_demo.faces import load_face_set
+    from hajiri_demo.walkpast import build_walkpast, plan_passers
 
     face_set = load_face_set(shared_data, seed=seed, people=people, strangers=strangers)
     return face_set, build_walkpast(plan_passers(face_set, seed), seed=seed)
@@ -86,7 +86,7 @@ def detect_only(frames: list[np.ndarray], detector) -> dict:
 
 def score(walkpast, decisions: list) -> dict:
     """Decisions against the clip's truth (only meaningful within the first pass of the clip)."""
-    from kiosk.walkpast import segment_for
+    from hajiri_demo.walkpast import segment_for
 
     right = wrong = strangers_accepted = unknown = 0
     n = len(walkpast.frames)

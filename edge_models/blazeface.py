@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from edge_models.alignment import DST_POINTS
-from edge_models.blazeface_fit import apply_fit
+from edge_models.blazeface_landmarks import FIT_FILE, apply_fit
 from edge_models.litert_runtime import load_interpreter
 from edge_models.opencv_runtime import Face, check_frame
 from edge_models.registry import ModelError
@@ -101,8 +101,6 @@ def five_points(keypoints: np.ndarray) -> np.ndarray:
 
 def load_landmark_fit(variant: str) -> np.ndarray | None:
     """The fitted keypoint map for a variant (edge_models/blazeface_landmarks.json), or None if none is shipped."""
-    from edge_models.blazeface_fit import FIT_FILE
-
     if not FIT_FILE.is_file():
         return None
     fitted = json.loads(FIT_FILE.read_text())["variants"].get(variant)

@@ -96,7 +96,7 @@ class FaceMesh:
 
 
 class Embedder:
-    """SFace through LiteRT (the float32 file edge_models.convert_sface makes): the same interface, alignment and
+    """SFace through LiteRT (the float32 file model_lab.convert_sface makes): the same interface, alignment and
     input as opencv_runtime.Embedder, about twice as fast on x86. Not thread-safe: one per thread."""
 
     def __init__(self, model_file: Path | None = None, threads: int = 1) -> None:

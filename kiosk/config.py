@@ -74,7 +74,7 @@ class ModelSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     detector: Literal[DETECTORS] = "yunet"
-    recogniser_runtime: Literal[RECOGNISER_RUNTIMES] = "litert"  # needs `python -m edge_models.convert_sface`
+    recogniser_runtime: Literal[RECOGNISER_RUNTIMES] = "litert"  # needs `python -m model_lab.convert_sface`
     # BlazeFace scores run lower than YuNet's (detect_score_threshold): at 0.8 it lost 1 of 5 walk-past passers.
     blazeface_score_threshold: float = Field(0.5, gt=0.0, lt=1.0)
 

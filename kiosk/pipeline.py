@@ -8,12 +8,12 @@ from datetime import date, datetime
 
 import numpy as np
 
+from edge_models.liveness.fusion import TrackLiveness, load_fusion
 from edge_models.opencv_runtime import BadFrame, Detector, Embedder, check_frame
 from kiosk.config import KioskConfig
 from kiosk.evidence import CropKeeper, keeps
 from kiosk.gallery import Gallery
 from kiosk.liveness.challenge import ChallengeSession, doubtful
-from kiosk.liveness.fusion import TrackLiveness, load_fusion
 from kiosk.tracking import Quality, Track, Tracker, decide, frontalness, sharpness
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,5 @@
-"""Fixtures every test may use: a real Mosquitto on a free loopback port, the shared face data, device ids."""
+"""Fixtures every test may use: a real Mosquitto on a free loopback port, the shared face data and faces from it,
+device ids, and the models that judge faces."""
 
 import secrets
 from collections.abc import Iterator
@@ -6,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from edge_models.opencv_runtime import Detector, Embedder, read_image
 from provisioning.broker import SERVER_USER, BrokerError, LocalBroker, mosquitto_binary
 from provisioning.identity import DeviceIdentity, create_identity
 
@@ -19,6 +21,30 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "README.md").exists():
         pytest.skip(f"needs the shared face data at {SHARED_DATA} (absent on a lone clone)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def detector() -> Detector:
+    return Detector()
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    return Embedder()
+
+
+@pytest.fixture(scope="session")
+def lfw_faces(shared_data: Path) -> list:
+    """A dozen LFW photos of different people (never used to fit the fusion)."""
+    files = sorted((shared_data / "faces" / "lfw_dev").glob("*/*.jpg"))[1::97][:12]
+    return [read_image(p) for p in files]
+
+
+@pytest.fixture(scope="session")
+def live_sequence(shared_data: Path) -> list:
+    """Eight consecutive replay_a live crops from the held-out half (files >= 90): a real head moving."""
+    folder = shared_data / "liveness" / "replay_a" / "live"
+    return [read_image(folder / f"{i}.jpg") for i in range(100, 108)]
 
 
 @pytest.fixture(scope="session")

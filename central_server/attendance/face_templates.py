@@ -13,13 +13,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from central_server.access.audit import write_audit
 from central_server.db.schema import employee_templates
+from edge_models.liveness.cues import frame_cues
+from edge_models.liveness.faces import Found, find_face
+from edge_models.liveness.fusion import load_fusion
 from edge_models.opencv_runtime import EMBEDDING_DIM, MODEL_VERSION, Detector, Embedder
 from edge_models.thresholds import match_threshold
 from hajiri_common.timefmt import utc_iso
 from kiosk.gallery import GalleryError, load_key, load_or_create_key
-from kiosk.liveness.cues import frame_cues
-from kiosk.liveness.faces import Found, find_face
-from kiosk.liveness.fusion import load_fusion
 
 NONCE_LEN = 12
 MAX_TEMPLATES = 20  # per employee: enough for glasses / no glasses, beard, age; a cap against a runaway script

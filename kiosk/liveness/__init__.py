@@ -1,1 +1,1 @@
-"""Presentation-attack detection: passive per-frame cues, track planarity, fusion, attack simulator, eval CLI."""
+"""The kiosk's active liveness challenge (blink or turn prompts for a doubtful track)."""

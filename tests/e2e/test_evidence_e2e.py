@@ -21,16 +21,16 @@ from central_server.evidence.ingest import server_evidence_key
 from central_server.org.registry import create_site, register_device
 from edge_models.opencv_runtime import Detector, Embedder, read_image
 from hajiri_common.timefmt import utc_iso
+from hajiri_demo.walkpast import make_background
 from hajiri_wire import DeviceKey, topics
 from hajiri_wire.evidence import encode_evidence, seal_evidence
 from hajiri_wire.ids import uuid7
 from kiosk.config import load_kiosk_config
 from kiosk.evidence import evidence_dir
 from kiosk.gallery import Gallery
-from kiosk.liveness import attacks
 from kiosk.runner import run_kiosk
 from kiosk.store import all_records, open_store
-from kiosk.walkpast import make_background
+from model_lab.liveness import attacks
 from provisioning.identity import create_identity
 from sync_agent.agent import SyncAgent
 from sync_agent.config import SyncConfig

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hajiri_cli.demo import (
+from hajiri_demo.run import (
     Demo,
     central_record_ids,
     provision_kiosk,

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from edge_models.blazeface import VARIANTS, Detector, five_points, iou_one_to_many, ssd_anchors, weighted_nms
-from edge_models.blazeface_fit import apply_fit
 from edge_models.opencv_runtime import BadFrame, Embedder, read_image
 from edge_models.opencv_runtime import Detector as YuNet
 from edge_models.registry import ModelError
@@ -113,14 +112,3 @@ def test_blazeface_points_align_faces_like_yunets(shared_data: Path, variant: st
     assert len(cosines) >= 30
     assert np.median(fitted_errors) < np.median(guessed_errors)
     assert np.median(cosines) >= 0.9 and np.mean(np.array(cosines) >= 0.7) >= 0.95, np.round(cosines, 3)
-
-
-def test_fitted_map_inverts_its_eye_frame() -> None:
-    """Weights that return the eyes and nose they were given must land on the same pixels."""
-    kp = np.array([[40.0, 52.0], [78.0, 47.0], [60.0, 70.0], [59.0, 90.0], [20.0, 60.0], [100.0, 55.0]])
-    weights = np.zeros((13, 10))
-    weights[12, 0:4] = [-0.5, 0.0, 0.5, 0.0]  # eyes: constants in the eye frame
-    weights[0, 4] = weights[1, 5] = 1.0  # nose: copied from the nose feature
-    weights[2, 6] = weights[3, 7] = weights[2, 8] = weights[3, 9] = 1.0  # both "corners" on the mouth centre
-    points = apply_fit(weights, kp, (10.0, 20.0, 100.0, 100.0))
-    assert np.allclose(points[:3], kp[:3], atol=1e-4) and np.allclose(points[3:], kp[[3, 3]], atol=1e-4)

@@ -9,7 +9,6 @@ import pytest
 
 from edge_models import thresholds
 from edge_models.opencv_runtime import (
-    MODEL_VERSION,
     BadFrame,
     Detector,
     Embedder,
@@ -75,24 +74,6 @@ def test_embedding_is_unit_float32(embedder: Embedder) -> None:
     assert abs(float(np.linalg.norm(e)) - 1.0) < 1e-5
     with pytest.raises(BadFrame, match="112x112"):
         embedder.embed(np.zeros((100, 100, 3), np.uint8))
-
-
-def test_shipped_thresholds_are_recorded_with_their_data() -> None:
-    data = thresholds.shipped()
-    assert 0 < thresholds.match_threshold() < 1 and 0 <= thresholds.match_margin() < thresholds.match_threshold()
-    assert data["model_version"] == MODEL_VERSION
-    cal = data["calibration"]
-    assert cal["dataset"].startswith("lfw_dev") and cal["n_different"] > 100_000
-    assert cal["threshold"] == thresholds.match_threshold()
-    assert data["check"]["dataset"].startswith("celeba_dev")  # checked on a set it was not tuned on
-
-
-def test_threshold_for_far_counts_false_accepts() -> None:
-    different = np.linspace(-0.2, 0.5, 1000)
-    same = np.linspace(0.3, 0.9, 100)
-    th, far, tar = thresholds.threshold_for_far(same, different, 0.01)
-    assert far <= 0.01 and np.sum(different >= th) == 10
-    assert tar == pytest.approx(np.mean(same >= th))
 
 
 @pytest.mark.shared_data

@@ -13,9 +13,9 @@ from edge_models.opencv_runtime import Detector, Embedder, read_image
 from kiosk.config import EvidenceSettings, KioskConfig
 from kiosk.evidence import EvidenceError, EvidenceStore, face_crop, open_evidence
 from kiosk.gallery import Gallery
-from kiosk.liveness import attacks
 from kiosk.runner import run_kiosk
 from kiosk.store import all_records, open_store
+from model_lab.liveness import attacks
 from provisioning.identity import DeviceIdentity
 
 T0 = 1_764_057_600.0

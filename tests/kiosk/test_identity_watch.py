@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from edge_models.evaluation.labelled import load_identities
 from edge_models.opencv_runtime import Detector, Embedder, read_image
+from hajiri_demo.walkpast import feathered_paste
 from hajiri_wire import verify_chain, verify_record
 from hajiri_wire.errors import BadSignature
 from kiosk.config import KioskConfig
@@ -17,7 +17,7 @@ from kiosk.gallery import Gallery
 from kiosk.identity_watch import IdentityWatch
 from kiosk.runner import run_kiosk
 from kiosk.store import all_records, open_store
-from kiosk.walkpast import feathered_paste
+from model_lab.evaluation.labelled import load_identities
 from provisioning.identity import create_identity, create_pending_key, load_identity, swap_signing_key
 
 T0 = 1_764_057_600.0

@@ -7,12 +7,14 @@ import cv2
 import numpy as np
 import pytest
 
-from edge_models.evaluation.labelled import load_identities
+from edge_models.liveness.fusion import load_fusion
 from edge_models.opencv_runtime import Detector, Embedder, read_image
+from hajiri_demo.walkpast import feathered_paste
 from kiosk.config import KioskConfig
 from kiosk.gallery import Gallery, build_gallery
 from kiosk.pipeline import Pipeline
-from kiosk.walkpast import feathered_paste
+from model_lab.evaluation.labelled import load_identities
+from model_lab.liveness import attacks
 
 # Frame times, not the wall clock: 09:00 on 2025-11-25 in the kiosk's local time zone (IN/OUT days are local).
 T0 = time.mktime((2025, 11, 25, 9, 0, 0, 0, 0, -1))
@@ -198,3 +200,32 @@ def test_next_person_in_the_same_spot_after_a_short_gap_is_a_new_track(people, m
     assert len(decisions) == 2 and decisions[0].person_id in (a, None) and decisions[1].person_id in (b, None)
     assert decisions[1].first_frame == 10
 
+
+def _run(config: KioskConfig, frames, detector, embedder) -> tuple[Pipeline, list]:
+    pipe = Pipeline(config, Gallery(), detector, embedder)
+    decisions = []
+    for i, frame in enumerate(frames):
+        decisions += pipe.process(i, frame, T0 + i / 10)
+    return pipe, decisions + pipe.finish(T0 + 10)
+
+
+@pytest.mark.shared_data
+def test_pipeline_writes_spoof_for_a_print_attack_and_nothing_when_disabled(detector, embedder, lfw_faces,
+                                                                            caplog) -> None:
+    frames = attacks.attack_track(lfw_faces[0], "print", 8, seed=5)
+    pipe, decisions = _run(KioskConfig(), frames, detector, embedder)
+    assert [d.event for d in decisions] == ["SPOOF"]
+    assert decisions[0].person_id is None and decisions[0].liveness_score < pipe.liveness_threshold
+    assert set(decisions[0].liveness_cues) >= {"colour", "texture", "border", "planarity"}
+    cost = pipe.stats.summary()["liveness"]
+    assert cost["count"] == 1 and cost["p95_ms"] > 0
+    assert pipe.counters.decisions == {"SPOOF": 1}
+
+    assert pipe.liveness_threshold == load_fusion().threshold  # the shipped one unless a site sets its own
+
+    off = KioskConfig(liveness={"enabled": False})
+    with caplog.at_level("WARNING"):
+        pipe, decisions = _run(off, frames, detector, embedder)
+    assert [d.event for d in decisions] == ["UNKNOWN"] and decisions[0].liveness_score is None
+    assert "LIVENESS DISABLED" in caplog.text
+    assert "liveness" not in pipe.stats.summary() and pipe.counters.to_dict()["liveness"] == "DISABLED"

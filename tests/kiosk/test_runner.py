@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from edge_models import thresholds
-from edge_models.evaluation.labelled import load_identities
 from edge_models.opencv_runtime import MODEL_VERSION, Detector, Embedder, read_image
 from hajiri_common.config import ConfigError, parse_config
+from hajiri_demo.walkpast import feathered_paste
 from hajiri_wire import verify_chain, verify_record
 from kiosk import cli as kiosk_cli
 from kiosk import clock, enrol_cli
@@ -23,7 +23,7 @@ from kiosk.config import KioskConfig
 from kiosk.gallery import Gallery, GalleryError, build_gallery, load_gallery
 from kiosk.runner import run_kiosk
 from kiosk.store import all_records, open_store, status_counts
-from kiosk.walkpast import feathered_paste
+from model_lab.evaluation.labelled import load_identities
 from provisioning.identity import DeviceIdentity
 
 T0 = 1_764_057_600.0

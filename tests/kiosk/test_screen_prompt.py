@@ -12,7 +12,6 @@ import pytest
 from edge_models.opencv_runtime import Detector, Embedder, read_image
 from kiosk.config import KioskConfig
 from kiosk.gallery import Gallery
-from kiosk.liveness import attacks
 from kiosk.liveness.challenge import PROMPTS
 from kiosk.runner import run_kiosk
 from kiosk.screen import (
@@ -25,6 +24,7 @@ from kiosk.screen import (
     write_prompt,
 )
 from kiosk.store import open_store
+from model_lab.liveness import attacks
 
 T0 = time.mktime((2025, 11, 25, 9, 0, 0, 0, 0, -1))
 

@@ -28,8 +28,8 @@ from central_server.db.schema import checkin_selfies, checkins, employee_templat
 from central_server.org.employees import add_geofence, create_employee
 from central_server.org.registry import create_site
 from edge_models.thresholds import match_threshold
-from kiosk.demo_faces import FaceDataDownloadError, crop_face, detect_faces, load_face_set, load_image
-from kiosk.liveness.attacks import attack_still
+from hajiri_demo.faces import FaceDataDownloadError, crop_face, detect_faces, load_face_set, load_image
+from model_lab.liveness.attacks import attack_still
 from tests.conftest import SHARED_DATA
 
 LON0, LAT0 = 85.8245, 20.2961

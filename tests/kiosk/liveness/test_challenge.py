@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from edge_models.litert_runtime import FaceMesh
+from edge_models.liveness.faces import find_face
 from edge_models.opencv_runtime import read_image
 from kiosk.config import KioskConfig
 from kiosk.gallery import Gallery
-from kiosk.liveness import attacks
 from kiosk.liveness.challenge import (
     LEFT_EYE,
     RIGHT_EYE,
@@ -23,8 +23,8 @@ from kiosk.liveness.challenge import (
     eye_aspect_ratio,
     nose_offset,
 )
-from kiosk.liveness.faces import find_face
 from kiosk.pipeline import Pipeline
+from model_lab.liveness import attacks
 
 pytestmark = pytest.mark.shared_data
 T0 = time.mktime((2025, 11, 25, 9, 0, 0, 0, 0, -1))

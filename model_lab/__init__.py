@@ -1,0 +1,1 @@
+"""Off-kiosk model work: accuracy evaluation, threshold calibration, fitting, conversion and experiments."""

@@ -1,0 +1,1 @@
+"""Liveness lab: the presentation-attack simulator and the APCER/BPCER evaluation CLI."""

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from hajiri_common.config import ConfigError, load_config
-from provisioning.broker import SERVER_USER
+from hajiri_wire.topics import SERVER_USER
 
 ADMIN_TOKEN_ENV = "HAJIRI_ADMIN_TOKEN"
 MQTT_PASSWORD_ENV = "HAJIRI_MQTT_PASSWORD"

@@ -186,7 +186,8 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def start_broker(demo: Demo) -> None:
-    from provisioning.broker import SERVER_USER, LocalBroker
+    from hajiri_wire.topics import SERVER_USER
+    from provisioning.broker import LocalBroker
 
     demo.passwords = {SERVER_USER: secrets.token_urlsafe(24), DEVICE_ID: secrets.token_urlsafe(24)}
     demo.broker = LocalBroker(demo.workdir / "broker", demo.passwords).start()
@@ -194,7 +195,8 @@ def start_broker(demo: Demo) -> None:
 
 def start_server(demo: Demo) -> None:
     """The central server with its ingest worker; waits until it answers."""
-    from provisioning.broker import SERVER_USER, free_port
+    from hajiri_wire.topics import SERVER_USER
+    from provisioning.broker import free_port
 
     work = demo.workdir
     demo.http_port = demo.http_port or free_port()

@@ -1,6 +1,8 @@
 """Every MQTT topic of the system, under one versioned prefix. The broker ACL is derived from these."""
 
 PREFIX = "hajiri/v1"
+# The broker account the central server connects as: the ACL lets it read every uplink and write every downlink.
+SERVER_USER = "central-ingest"
 
 # Uplink: a device publishes only under its own dev/<device_id>/up/...
 RECORDS = PREFIX + "/dev/{device_id}/up/records"

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from edge_models.runtimes import DETECTORS, RECOGNISER_RUNTIMES
 from edge_models.thresholds import match_margin, match_threshold
 from hajiri_common.config import load_config
+from hajiri_wire.site_config import MatchMargin, MatchThreshold, SiteLivenessSettings, SiteSettings
 from kiosk.liveness.challenge import ChallengeSettings
 
 log = logging.getLogger(__name__)
@@ -34,15 +35,13 @@ class TrackSettings(BaseModel):
     min_sharpness: float = Field(10.0, ge=0.0)  # Laplacian variance of the 112x112 aligned crop
 
 
-class LivenessSettings(BaseModel):
-    """Presentation-attack detection per track. Disabling it is logged loudly at every kiosk start."""
+class LivenessSettings(SiteLivenessSettings):
+    """Presentation-attack detection per track. Disabling it is logged loudly at every kiosk start.
+    `threshold` (a site may set it) and its bounds are the wire's (hajiri_wire.site_config)."""
 
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
-    # Below this fused score a track is a SPOOF. None: the threshold shipped with the fusion weights
-    # (edge_models/liveness_weights.json), so a refit moves it without touching site configs.
-    threshold: float | None = Field(None, gt=0.0, lt=1.0)
     cue_frames: int = Field(3, ge=1, le=20)  # good frames per track that get the per-frame cues
     patches: int = Field(12, ge=2, le=60)  # planarity: first good frame vs the latest of the first `patches`
     # Ask a doubtful track to blink or turn (kiosk/liveness/challenge.py); off unless a site turns it on.
@@ -79,8 +78,10 @@ class ModelSettings(BaseModel):
     blazeface_score_threshold: float = Field(0.5, gt=0.0, lt=1.0)
 
 
-class KioskConfig(BaseModel):
-    """Everything `hajiri kiosk` needs. Unknown keys are errors: a typo must not fall back to a default."""
+class KioskConfig(SiteSettings):
+    """Everything `hajiri kiosk` needs. Unknown keys are errors: a typo must not fall back to a default.
+    The settings a site's server may send down (match threshold and margin, debounce, direction, liveness
+    threshold) and their bounds are the wire's (hajiri_wire.site_config.SiteSettings): both sides check them."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -97,10 +98,8 @@ class KioskConfig(BaseModel):
     evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
     models: ModelSettings = Field(default_factory=ModelSettings)
 
-    match_threshold: float = Field(default_factory=match_threshold, gt=0.0, lt=1.0)
-    match_margin: float = Field(default_factory=match_margin, ge=0.0, lt=1.0)
-    debounce_minutes: float = Field(5.0, ge=0.0, le=24 * 60)
-    direction: Literal["in", "out", "toggle"] = "toggle"
+    match_threshold: MatchThreshold = Field(default_factory=match_threshold)
+    match_margin: MatchMargin = Field(default_factory=match_margin)
 
     # Seconds between checks of gallery_path for a new gallery (written by the sync agent); 0: never reload.
     gallery_reload_s: float = Field(2.0, ge=0.0, le=3600.0)
@@ -115,9 +114,6 @@ class KioskConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> "KioskConfig":
-        if self.match_margin >= self.match_threshold:
-            raise ValueError(f"match_margin {self.match_margin} must be below "
-                             f"match_threshold {self.match_threshold}")
         if self.gallery_key_path is not None and self.gallery_key_path == self.gallery_path:
             raise ValueError("gallery_key_path must not be the gallery file itself")
         return self

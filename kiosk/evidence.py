@@ -19,8 +19,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from hajiri_common.files import write_atomic
+from hajiri_common.keys import KeyFileError, load_or_create_key
 from kiosk.config import EvidenceSettings, KioskConfig
-from kiosk.gallery import GalleryError, load_or_create_key
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ class EvidenceStore:
             self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
             try:
                 self._key_bytes = load_or_create_key(self.key_path, "evidence key")
-            except GalleryError as e:  # the gallery's key helper, told to name this key
+            except KeyFileError as e:
                 raise EvidenceError(str(e)) from e
         return self._key_bytes
 

@@ -13,7 +13,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from edge_models.opencv_runtime import EMBEDDING_DIM, MODEL_VERSION, BadFrame, Detector, Embedder, read_image
-from hajiri_common.files import PrivateFileError, create_private, read_private, write_atomic
+from hajiri_common.files import write_atomic
+from hajiri_common.keys import KeyFileError, load_key, load_or_create_key
 
 MAGIC = b"HJGALLRY"
 FORMAT_VERSION = 1
@@ -195,7 +196,7 @@ class Gallery:
     def save(self, path: Path | str, key_path: Path | str | None = None) -> Path:
         """Encrypt to `path` (atomically) with the key in `key_path` (default <path>.key; created if absent)."""
         path = Path(path)
-        key = load_or_create_key(key_path or default_key_path(path))
+        key = gallery_key(key_path or default_key_path(path), create=True)
         nonce = secrets.token_bytes(_NONCE_LEN)
         header = MAGIC + bytes([FORMAT_VERSION])
         # The header is authenticated too: a changed version byte fails like any other tampering.
@@ -254,30 +255,12 @@ def default_key_path(gallery_path: Path | str) -> Path:
     return Path(str(gallery_path) + ".key")
 
 
-def load_or_create_key(key_path: Path | str, what: str = "gallery key") -> bytes:
-    """The 32-byte AES key in `key_path` (hex, mode 0600); a new random one is created when the file is absent.
-    `what` names the key in errors (the gallery's, a template or an evidence key)."""
-    key_path = Path(key_path)
-    if not key_path.exists():
-        key = secrets.token_bytes(32)
-        create_private(key_path, (key.hex() + "\n").encode())
-        return key
-    return load_key(key_path, what)
-
-
-def load_key(key_path: Path | str, what: str = "gallery key") -> bytes:
-    key_path = Path(key_path)
+def gallery_key(key_path: Path | str, *, create: bool) -> bytes:
+    """The gallery's AES key (hajiri_common.keys), its problems raised as GalleryError."""
     try:
-        text = read_private(key_path, what).decode().strip()
-    except PrivateFileError as e:
+        return load_or_create_key(key_path, "gallery key") if create else load_key(key_path, "gallery key")
+    except KeyFileError as e:
         raise GalleryError(str(e)) from e
-    try:
-        key = bytes.fromhex(text)
-    except ValueError as e:
-        raise GalleryError(f"{what} {key_path} is not hex") from e
-    if len(key) != 32:
-        raise GalleryError(f"{what} {key_path} holds {len(key)} bytes, AES-256 needs 32")
-    return key
 
 
 def load_gallery(path: Path | str, key_path: Path | str | None = None) -> Gallery:
@@ -293,7 +276,7 @@ def load_gallery(path: Path | str, key_path: Path | str | None = None) -> Galler
     if version != FORMAT_VERSION:
         raise GalleryError(f"gallery {path}: format version {version} is not supported "
                            f"(expected {FORMAT_VERSION})")
-    key = load_key(key_path or default_key_path(path))
+    key = gallery_key(key_path or default_key_path(path), create=False)
     header, nonce, ciphertext = blob[:_HEADER_LEN], blob[_HEADER_LEN:_HEADER_LEN + _NONCE_LEN], \
         blob[_HEADER_LEN + _NONCE_LEN:]
     try:

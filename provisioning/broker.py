@@ -12,8 +12,6 @@ from pathlib import Path
 
 from hajiri_wire import topics
 
-SERVER_USER = "central-ingest"
-
 
 class BrokerError(RuntimeError):
     """Mosquitto missing, misconfigured, or not accepting connections."""
@@ -35,7 +33,7 @@ def mosquitto_binary() -> str:
 def acl_text() -> str:
     """The server account reads every device's uplink and writes every downlink; a device only its own."""
     lines = [
-        f"user {SERVER_USER}",
+        f"user {topics.SERVER_USER}",
         f"topic read {topics.PREFIX}/dev/+/up/#",
         f"topic write {topics.PREFIX}/dev/+/down/#",
         "",

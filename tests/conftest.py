@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from edge_models.opencv_runtime import Detector, Embedder, read_image
-from provisioning.broker import SERVER_USER, BrokerError, LocalBroker, mosquitto_binary
+from hajiri_wire.topics import SERVER_USER
+from provisioning.broker import BrokerError, LocalBroker, mosquitto_binary
 from provisioning.identity import DeviceIdentity, create_identity
 
 REPO = Path(__file__).resolve().parent.parent

@@ -18,8 +18,8 @@ from edge_models.liveness.faces import Found, find_face
 from edge_models.liveness.fusion import load_fusion
 from edge_models.opencv_runtime import EMBEDDING_DIM, MODEL_VERSION, Detector, Embedder
 from edge_models.thresholds import match_threshold
+from hajiri_common.keys import KeyFileError, load_key, load_or_create_key
 from hajiri_common.timefmt import utc_iso
-from kiosk.gallery import GalleryError, load_key, load_or_create_key
 
 NONCE_LEN = 12
 MAX_TEMPLATES = 20  # per employee: enough for glasses / no glasses, beard, age; a cap against a runaway script
@@ -104,7 +104,7 @@ def load_template_key(key_path: Path, *, create: bool) -> bytes:
         if not key_path.exists():
             raise TemplateKeyError(f"template key {key_path} does not exist; templates cannot be opened")
         return load_key(key_path, "template key")
-    except GalleryError as e:
+    except KeyFileError as e:
         raise TemplateKeyError(str(e)) from e
 
 

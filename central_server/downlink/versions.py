@@ -12,6 +12,7 @@ from central_server.access.audit import write_audit
 from central_server.db.schema import devices, downlink_status, downlink_versions
 from central_server.downlink.keys import get_enc_key
 from central_server.field.tasks import notices_for_site, sites_reached
+from edge_models.thresholds import match_margin, match_threshold
 from hajiri_common.timefmt import parse_utc_iso, utc_iso
 from hajiri_wire import DeviceKey, topics
 from hajiri_wire.downlink import (
@@ -27,7 +28,7 @@ from hajiri_wire.downlink import (
     seal_aad,
     sign_envelope,
 )
-from kiosk.config import KioskConfig
+from hajiri_wire.site_config import SiteSettings
 
 
 class DownlinkError(ValueError):
@@ -126,10 +127,12 @@ def make_gallery(conn: sa.Connection, key: DeviceKey, device_ids: list[str], con
 
 
 def check_site_config(config: SiteConfig) -> None:
-    """The kiosk's own config model must accept these settings, or the kiosk would refuse them."""
+    """The wire's site settings (the kiosk checks the same bounds) must accept these over the kiosk's defaults,
+    or the kiosk would refuse them."""
     overrides = config.kiosk_overrides()
     try:
-        KioskConfig.model_validate(overrides)
+        SiteSettings.model_validate({"match_threshold": match_threshold(), "match_margin": match_margin(),
+                                     **overrides})
     except ValidationError as e:
         first = e.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "config"

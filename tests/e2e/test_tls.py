@@ -22,8 +22,9 @@ from central_server.db.schema import records
 from central_server.ingest.worker import IngestWorker
 from central_server.org.registry import create_site, register_device
 from hajiri_wire import topics
+from hajiri_wire.topics import SERVER_USER
 from kiosk.store import Observation, append_record, open_store
-from provisioning.broker import SERVER_USER, BrokerTls, LocalBroker
+from provisioning.broker import BrokerTls, LocalBroker
 from provisioning.identity import create_identity
 from provisioning.pki import PkiError, create_ca, issue_broker_cert, issue_client_cert
 from sync_agent.agent import SyncAgent

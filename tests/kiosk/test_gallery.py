@@ -12,6 +12,7 @@ import pytest
 
 from edge_models import thresholds
 from edge_models.opencv_runtime import Detector, Embedder, read_image
+from hajiri_common.keys import load_or_create_key
 from kiosk.gallery import (
     Gallery,
     GalleryError,
@@ -19,7 +20,6 @@ from kiosk.gallery import (
     build_gallery,
     default_key_path,
     load_gallery,
-    load_or_create_key,
 )
 
 

@@ -20,7 +20,7 @@ from hajiri_wire import (
     topics,
     verify_record,
 )
-from provisioning.broker import SERVER_USER
+from hajiri_wire.topics import SERVER_USER
 
 
 def wait_until(cond: Callable[[], bool], timeout: float = 15.0, interval: float = 0.05, what: str = "") -> None:

@@ -25,8 +25,8 @@ from hajiri_wire.downlink import (
     sign_envelope,
     template_b64,
 )
+from hajiri_wire.topics import SERVER_USER
 from kiosk.gallery import load_gallery
-from provisioning.broker import SERVER_USER
 from provisioning.identity import create_identity, install_server_key
 
 pytestmark = pytest.mark.slow

@@ -13,9 +13,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from hajiri_common.timefmt import utc_iso
 from hajiri_wire import Ack, AckResult, encode_ack, topics
 from hajiri_wire.evidence import EvidenceKey, decode_evidence, verify_evidence
+from hajiri_wire.topics import SERVER_USER
 from kiosk.config import KioskConfig
 from kiosk.evidence import open_evidence
-from provisioning.broker import SERVER_USER
 from sync_agent.evidence_upload import EvidenceUploader
 
 pytestmark = pytest.mark.slow

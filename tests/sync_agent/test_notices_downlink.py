@@ -13,8 +13,8 @@ from central_server.config import MqttConfig
 from central_server.downlink.publish import publish_retained
 from hajiri_wire import DeviceKey, topics
 from hajiri_wire.downlink import DownlinkStatus, decode_status, encode_envelope, sign_envelope
+from hajiri_wire.topics import SERVER_USER
 from kiosk.screen import NOTICES_FILE
-from provisioning.broker import SERVER_USER
 from provisioning.identity import install_server_key
 
 pytestmark = pytest.mark.slow

@@ -143,7 +143,7 @@ class ShiftTime(BaseModel):
 
 
 class SiteConfig(BaseModel):
-    """Site settings pushed to kiosks. Ranges are the kiosk config model's (checked by server and kiosk)."""
+    """Site settings pushed to kiosks; the ranges are hajiri_wire.site_config.SiteSettings' (both sides check)."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 

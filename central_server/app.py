@@ -13,7 +13,7 @@ from central_server.api import (
     attendance,
     auth_login,
     checkins,
-        days,
+    days,
     devices,
     downlink,
     employees,
@@ -33,10 +33,10 @@ from central_server.api import (
 from central_server.config import ServerConfig
 from central_server.db.engine import make_engine
 from central_server.db.migrate import migrate
+from central_server.errors import install_error_handler
 from central_server.ingest.rejections import IngestStats
 from central_server.ingest.worker import IngestWorker
-from central_server.web import dashboard
-from central_server.web import evidence_review
+from central_server.web import dashboard, evidence_review
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,7 @@ def create_app(config: ServerConfig, *, engine: Engine | None = None, start_inge
     docs = config.http.api_docs
     app = FastAPI(title="Hajiri central server", version="0.1.0", lifespan=lifespan,
                   docs_url="/docs" if docs else None, redoc_url=None, openapi_url="/openapi.json" if docs else None)
+    install_error_handler(app)  # domain errors answer with their own status
     app.state.config = config
     app.state.engine = engine
     app.state.ingest_stats = IngestStats()

@@ -6,12 +6,13 @@ import os
 import sys
 from pathlib import Path
 
-from central_server.access.tokens import Role, TokenError, create_token
+from central_server.access.tokens import Role, create_token
 from central_server.access.users import UserError, create_user
 from central_server.config import ServerConfig, load_server_config
 from central_server.db.engine import make_engine
 from central_server.db.migrate import migrate
-from central_server.org.registry import RegistryError, register_device
+from central_server.errors import DomainError
+from central_server.org.registry import register_device
 from hajiri_common.config import ConfigError
 
 
@@ -115,7 +116,8 @@ def run(args: argparse.Namespace) -> int:
                                       create_missing_site=True)
                 print(f"registered {row['device_id']} at site {row['site_id']}")
         return 0
-    except (ConfigError, TokenError, RegistryError, UserError, ValueError) as e:
+    # Domain errors (token, user, registry) carry an HTTP status for the API; here only their message counts.
+    except (ConfigError, DomainError, ValueError) as e:
         print(f"hajiri server: {e}", file=sys.stderr)
         return 2
 

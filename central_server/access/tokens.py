@@ -19,6 +19,7 @@ from central_server.db.schema import (
     token_details,
     token_employees,
 )
+from central_server.errors import Invalid
 from hajiri_common.timefmt import utc_iso
 
 
@@ -35,7 +36,7 @@ class Role(StrEnum):
 SITE_SCOPED_ROLES = frozenset({Role.OFFICE_HEAD, Role.WARDEN, Role.EMPLOYEE})
 
 
-class TokenError(ValueError):
+class TokenError(Invalid):
     """A token that cannot be created as asked (unknown role, missing or unknown site)."""
 
 
@@ -104,6 +105,12 @@ def create_token(conn: sa.Connection, role: Role | str, label: str, site_id: str
                 f"role={role.value} site={site_id}" + (f" employee={employee_id}" if employee_id else "")
                 + (f" district={district}" if district else "") + (f" expires={expires_at}" if expires_at else ""))
     return token
+
+
+def revoke_token(conn: sa.Connection, token: str, *, actor: str, why: str) -> None:
+    """Revoke one token (a logout revokes the token it came with)."""
+    conn.execute(sa.update(api_tokens).where(api_tokens.c.token_sha256 == hash_token(token)).values(revoked=True))
+    write_audit(conn, actor, "token.revoke", actor, why)
 
 
 def district_site_ids(conn: sa.Connection, district: str) -> frozenset[str]:

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from central_server.access.audit import write_audit
 from central_server.access.tokens import SITE_SCOPED_ROLES, Role
 from central_server.db.schema import api_tokens, employees, sites, token_details, users
+from central_server.errors import Invalid, NotFound
 from hajiri_common.timefmt import utc_iso
 
 
@@ -31,8 +32,12 @@ MIN_PASSWORD_CHARS = 10
 MAX_PASSWORD_CHARS = 1024  # scrypt takes any length; a cap keeps a megabyte "password" from being work
 
 
-class UserError(ValueError):
+class UserError(Invalid):
     """A user that cannot be created or changed as asked; the message says why."""
+
+
+class NoSuchUser(NotFound, UserError):
+    """The user to change does not exist."""
 
 
 class BadHash(ValueError):
@@ -161,7 +166,7 @@ def create_user(conn: sa.Connection, username: str, password: str, role: Role | 
 def set_password(conn: sa.Connection, username: str, password: str, *, actor: str) -> None:
     check_password_rules(password)
     if get_user(conn, username) is None:
-        raise UserError(f"user {username!r} does not exist")
+        raise NoSuchUser(f"user {username!r} does not exist")
     conn.execute(sa.update(users).where(users.c.username == username).values(
         password_hash=hash_password(password), updated_at=utc_iso(time.time())))
     write_audit(conn, actor, "user.password", username, "password changed")
@@ -169,7 +174,7 @@ def set_password(conn: sa.Connection, username: str, password: str, *, actor: st
 
 def set_disabled(conn: sa.Connection, username: str, disabled: bool, *, actor: str) -> None:
     if get_user(conn, username) is None:
-        raise UserError(f"user {username!r} does not exist")
+        raise NoSuchUser(f"user {username!r} does not exist")
     conn.execute(sa.update(users).where(users.c.username == username).values(
         disabled=disabled, updated_at=utc_iso(time.time())))
     revoked = 0

@@ -2,18 +2,14 @@
 
 from typing import Annotated
 
-import sqlalchemy as sa
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from central_server.access.audit import write_audit
 from central_server.access.login import LoginFailed, LoginThrottled, ThrottlePolicy, login
-from central_server.access.tokens import Role, hash_token
-from central_server.access.users import UserError, create_user, set_disabled
-from central_server.api.deps import Conn, bearer_token, request_clock
-from central_server.api.scope import Admin, Anyone
-from central_server.db.schema import api_tokens
+from central_server.access.tokens import Role, revoke_token
+from central_server.access.users import create_user, set_disabled
+from central_server.api.deps import Anyone, Conn, StateAdmin, bearer_token, request_clock
 
 router = APIRouter(tags=["auth"])
 
@@ -75,7 +71,7 @@ def post_login(body: LoginRequest, request: Request, conn: Conn):
     try:
         return login(conn, body.username, body.password, client_ip, now=request_clock(request),
                      policy=_policy(request), token_ttl_s=request.app.state.config.access.login_token_ttl_s)
-    # Answered, not raised: a raised HTTPException would roll back the attempt row the throttle counts.
+    # Answered, not raised: a raised error would roll back the attempt row the throttle counts.
     except LoginThrottled as e:
         return JSONResponse({"detail": str(e)}, status.HTTP_429_TOO_MANY_REQUESTS,
                             headers={"Retry-After": str(e.retry_after_s)})
@@ -86,24 +82,16 @@ def post_login(body: LoginRequest, request: Request, conn: Conn):
 @router.post("/api/v1/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
 def post_logout(request: Request, conn: Conn, who: Anyone) -> None:
     """Revoke the token this request carries."""
-    conn.execute(sa.update(api_tokens).where(api_tokens.c.token_sha256 == hash_token(bearer_token(request)))
-                 .values(revoked=True))
-    write_audit(conn, who.label, "token.revoke", who.label, "logout")
+    revoke_token(conn, bearer_token(request), actor=who.label, why="logout")
 
 
 @router.post("/api/v1/users", status_code=status.HTTP_201_CREATED, response_model=UserPublic)
-def post_user(body: UserCreate, conn: Conn, who: Admin) -> dict:
-    try:
-        return create_user(conn, body.username, body.password, body.role, actor=who.label, site_id=body.site_id,
-                           district=body.district, employee_id=body.employee_id)
-    except UserError as e:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(e)) from e
+def post_user(body: UserCreate, conn: Conn, who: StateAdmin) -> dict:
+    return create_user(conn, body.username, body.password, body.role, actor=who.label, site_id=body.site_id,
+                       district=body.district, employee_id=body.employee_id)
 
 
 @router.post("/api/v1/users/{username}/disabled", status_code=status.HTTP_204_NO_CONTENT)
-def post_user_disabled(username: str, disabled: bool, conn: Conn, who: Admin) -> None:
+def post_user_disabled(username: str, disabled: bool, conn: Conn, who: StateAdmin) -> None:
     """Disable (?disabled=true) or re-enable a user; their tokens already issued are revoked on disable."""
-    try:
-        set_disabled(conn, username, disabled, actor=who.label)
-    except UserError as e:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(e)) from e
+    set_disabled(conn, username, disabled, actor=who.label)

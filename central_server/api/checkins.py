@@ -3,22 +3,21 @@
 from datetime import UTC, datetime
 from typing import Annotated
 
-import sqlalchemy as sa
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import Field
 
-from central_server.api.deps import Conn
-from central_server.api.domain_schemas import CheckinCreate, CheckinPublic
-from central_server.api.scope import (
+from central_server.api.deps import (
     Anyone,
+    Conn,
     EmployeeOnly,
     check_employee_access,
     own_employee_id,
     scoped_query,
 )
-from central_server.attendance.checkins import CheckinRejected, public, record_checkin
-from central_server.attendance.presence import day_bounds, parse_day
-from central_server.db.schema import checkin_selfies, checkins, employees
+from central_server.api.domain_schemas import CheckinCreate, CheckinPublic
+from central_server.attendance.checkins import list_checkins, record_checkin
+from central_server.attendance.day import parse_day
+from central_server.errors import Forbidden
 
 router = APIRouter(prefix="/api/v1/checkins", tags=["checkins"])
 
@@ -57,16 +56,13 @@ the day unless an explanation is accepted."""
                         201: {"description": "stored"}, 422: {"description": "bad input; the field is named"}})
 def post_checkin(body: CheckinCreate, request: Request, response: Response, conn: Conn, who: EmployeeOnly) -> dict:
     if body.employee_id != own_employee_id(who):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="an employee checks in for themselves only")
+        raise Forbidden("an employee checks in for themselves only")
     emp = check_employee_access(conn, who, body.employee_id)
     if not emp["active"]:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=f"employee {body.employee_id} is not active")
-    try:
-        config = request.app.state.config
-        result = record_checkin(conn, emp, body.model_dump(), datetime.now(UTC), tz=config.timezone,
-                                actor=who.label, key_path=config.templates_key_path)
-    except CheckinRejected as e:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"{e.field}: {e}") from e
+        raise Forbidden(f"employee {body.employee_id} is not active")
+    config = request.app.state.config
+    result = record_checkin(conn, emp, body.model_dump(), datetime.now(UTC), tz=config.timezone,
+                            actor=who.label, key_path=config.templates_key_path)
     response.status_code = status.HTTP_200_OK if result["replayed"] else status.HTTP_201_CREATED
     return result
 
@@ -75,19 +71,6 @@ def post_checkin(body: CheckinCreate, request: Request, response: Response, conn
 def get_checkins(request: Request, conn: Conn, who: Anyone,
                  date: Annotated[str, Query(description="local day, YYYY-MM-DD")],
                  site_id: str | None = None, employee_id: str | None = None) -> list[dict]:
-    try:
-        day = parse_day(date)
-    except ValueError as e:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"date: {e}") from e
+    day = parse_day(date, "date")
     site_id, employee_id = scoped_query(who, site_id, employee_id)
-    lo, hi = day_bounds(day, request.app.state.config.timezone)
-    q = (sa.select(checkins, checkin_selfies.c.match_score.label("selfie_match_score"),
-                   checkin_selfies.c.liveness_score.label("selfie_liveness_score"))
-         .join(employees, employees.c.employee_id == checkins.c.employee_id)
-         .outerjoin(checkin_selfies, checkin_selfies.c.checkin_id == checkins.c.checkin_id)
-         .where(checkins.c.event_time >= lo, checkins.c.event_time < hi).order_by(checkins.c.event_time))
-    if site_id is not None:
-        q = q.where(employees.c.site_id == site_id)
-    if employee_id is not None:
-        q = q.where(checkins.c.employee_id == employee_id)
-    return [public(r) for r in conn.execute(q)]
+    return list_checkins(conn, day, request.app.state.config.timezone, site_id, employee_id)

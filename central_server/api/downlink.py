@@ -2,47 +2,31 @@
 
 from typing import Annotated
 
-import sqlalchemy as sa
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Request, status
 from pydantic import Field
 
-from central_server.access.tokens import Principal, Role
-from central_server.api.deps import authorize, bearer_token
+from central_server.api.deps import ItStaffApart
 from central_server.api.schemas import Strict
 from central_server.config import ServerConfig
-from central_server.db.schema import devices
-from central_server.downlink.keys import DownlinkKeyError, load_or_create_signing_key, set_enc_key
-from central_server.downlink.publish import PublishError, publish_retained
+from central_server.downlink.keys import load_or_create_signing_key, set_enc_key
+from central_server.downlink.publish import publish_stored, store_versions
 from central_server.downlink.versions import (
-    DownlinkError,
-    NoEncKey,
-    NoTargets,
-    Stored,
     device_downlink,
     latest_versions,
     make_command,
     make_config,
     make_gallery,
-    mark_published,
-    target_devices,
 )
+from central_server.errors import NotFound
+from central_server.org.registry import get_device
 from edge_models.opencv_runtime import EMBEDDING_DIM, MODEL_VERSION
-from hajiri_wire import WireError, public_key_b64
+from hajiri_wire import DeviceKey, public_key_b64
 from hajiri_wire.downlink import Command, GalleryContent, GalleryPerson, SiteConfig, key_id
 from hajiri_wire.record import DeviceId, SiteId
 
 router = APIRouter(prefix="/api/v1/downlink", tags=["downlink"])
-STAFF = frozenset({Role.STATE_ADMIN, Role.IT_STAFF})
-
-
-def _staff(request: Request) -> Principal:
-    # Checked in a transaction of its own, closed before the endpoint runs: the endpoint commits its rows and
-    # only then publishes them, which a request-long transaction (SQLite BEGIN IMMEDIATE) would not allow.
-    with request.app.state.engine.begin() as conn:
-        return authorize(conn, bearer_token(request), STAFF)
-
-
-Staff = Annotated[Principal, Depends(_staff)]
+# Callers are checked in a transaction of their own (ItStaffApart): these endpoints commit their rows and
+# only then publish them.
 
 
 class Targets(Strict):
@@ -84,95 +68,63 @@ def _config(request: Request) -> ServerConfig:
     return request.app.state.config
 
 
-def _signing_key(request: Request):
-    try:
-        return load_or_create_signing_key(_config(request).downlink_key_path)
-    except DownlinkKeyError as e:
-        raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, detail=str(e)) from e
+def _signing_key(request: Request) -> DeviceKey:
+    return load_or_create_signing_key(_config(request).downlink_key_path)  # 500 when its file cannot be used
 
 
-def _publish(request: Request, stored: list[Stored]) -> PublishReport:
-    """After the commit: put each version on its retained topic, then note which went out."""
-    error = None
-    try:
-        publish_retained(_config(request).mqtt, [(s.topic, s.envelope) for s in stored])
-    except PublishError as e:
-        error = str(e)
-    else:
-        with request.app.state.engine.begin() as conn:
-            mark_published(conn, [s.id for s in stored])
-    return PublishReport(items=[Published(device_id=s.device_id, kind=s.kind, version=s.version,
-                                          published=error is None) for s in stored], error=error)
-
-
-def _make(request: Request, body: Targets, build) -> PublishReport:
-    key = _signing_key(request)
-    try:
-        with request.app.state.engine.begin() as conn:
-            stored = build(conn, key, target_devices(conn, body.site_id, body.device_ids))
-    except NoTargets as e:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(e)) from e
-    except (DownlinkError, WireError) as e:
-        code = status.HTTP_409_CONFLICT if isinstance(e, NoEncKey) else status.HTTP_422_UNPROCESSABLE_CONTENT
-        raise HTTPException(code, detail=str(e)) from e
-    except sa.exc.IntegrityError as e:  # two publishes raced for the same version number
-        raise HTTPException(status.HTTP_409_CONFLICT, detail="another publish for these devices ran at the "
-                            "same time; try again") from e
-    return _publish(request, stored)
+def _make(request: Request, body: Targets, build) -> dict:
+    engine = request.app.state.engine
+    stored = store_versions(engine, _signing_key(request), body.site_id, body.device_ids, build)
+    return publish_stored(engine, _config(request).mqtt, stored)
 
 
 @router.get("/server-key")
-def get_server_key(request: Request, who: Staff) -> dict:
+def get_server_key(request: Request, who: ItStaffApart) -> dict:
     """The public key kiosks verify downlinks with (install it with `hajiri provision --server-key`)."""
     public = _signing_key(request).public
     return {"public_key": public_key_b64(public), "key_id": key_id(public)}
 
 
 @router.put("/devices/{device_id}/enc-key", status_code=status.HTTP_204_NO_CONTENT)
-def put_enc_key(device_id: str, body: EncKey, request: Request, who: Staff) -> None:
+def put_enc_key(device_id: str, body: EncKey, request: Request, who: ItStaffApart) -> None:
     """Record the X25519 key (from `hajiri provision`) that this device's galleries are sealed to."""
     with request.app.state.engine.begin() as conn:
-        if conn.execute(sa.select(devices.c.device_id).where(devices.c.device_id == device_id)).first() is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"device {device_id!r} is not registered")
-        try:
-            set_enc_key(conn, device_id, body.enc_public_key, actor=who.label)
-        except DownlinkKeyError as e:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(e)) from e
+        get_device(conn, device_id)
+        set_enc_key(conn, device_id, body.enc_public_key, actor=who.label)
 
 
 @router.post("/gallery", status_code=status.HTTP_201_CREATED, response_model=PublishReport)
-def post_gallery(body: GalleryPublish, request: Request, who: Staff) -> PublishReport:
+def post_gallery(body: GalleryPublish, request: Request, who: ItStaffApart) -> dict:
     """A new gallery version (the whole gallery) for each target device, sealed to that device's key."""
     content = GalleryContent(model_version=body.model_version, dim=EMBEDDING_DIM, people=body.people)
     return _make(request, body, lambda conn, key, ids: make_gallery(conn, key, ids, content, actor=who.label))
 
 
 @router.post("/config", status_code=status.HTTP_201_CREATED, response_model=PublishReport)
-def post_config(body: ConfigPublish, request: Request, who: Staff) -> PublishReport:
+def post_config(body: ConfigPublish, request: Request, who: ItStaffApart) -> dict:
     """Site settings (thresholds, shift times), checked against the kiosk's config model first."""
     return _make(request, body, lambda conn, key, ids: make_config(conn, key, ids, body.config, actor=who.label))
 
 
 @router.post("/commands", status_code=status.HTTP_201_CREATED, response_model=PublishReport)
-def post_command(body: CommandPublish, request: Request, who: Staff) -> PublishReport:
+def post_command(body: CommandPublish, request: Request, who: ItStaffApart) -> dict:
     return _make(request, body, lambda conn, key, ids: make_command(conn, key, ids, body.command, actor=who.label))
 
 
 @router.post("/devices/{device_id}/republish", response_model=PublishReport)
-def post_republish(device_id: str, request: Request, who: Staff) -> PublishReport:
+def post_republish(device_id: str, request: Request, who: ItStaffApart) -> dict:
     """Publish the newest stored version of each kind again (after a broker outage or a lost retained message)."""
     with request.app.state.engine.begin() as conn:
         stored = latest_versions(conn, device_id, _signing_key(request))  # the key re-signs the derived notices
     if not stored:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no downlink stored for {device_id!r}")
-    return _publish(request, stored)
+        raise NotFound(f"no downlink stored for {device_id!r}")
+    return publish_stored(request.app.state.engine, _config(request).mqtt, stored)
 
 
 @router.get("/devices/{device_id}")
-def get_device_downlink(device_id: str, request: Request, who: Staff) -> dict:
+def get_device_downlink(device_id: str, request: Request, who: ItStaffApart) -> dict:
     """Per kind: the newest version issued (and whether it was published), and what the kiosk last applied
     and last refused (with the reason and how many refusals so far)."""
     with request.app.state.engine.begin() as conn:
-        if conn.execute(sa.select(devices.c.device_id).where(devices.c.device_id == device_id)).first() is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"device {device_id!r} is not registered")
+        get_device(conn, device_id)
         return device_downlink(conn, device_id)

@@ -3,21 +3,21 @@
 from typing import Annotated, Literal
 
 import sqlalchemy as sa
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Query, Request
 
-from central_server.api.deps import Conn
-from central_server.api.domain_schemas import ExplanationDecision, ExplanationPublic, ExplanationReply
-from central_server.api.scope import Anyone, EmployeeOnly, Supervisor, check_employee_access, scoped_query
-from central_server.attendance.explanations import (
-    ExplanationError,
-    ExplanationNotFound,
-    decide,
-    get_request,
-    reply,
+from central_server.access.tokens import Principal
+from central_server.api.deps import (
+    Anyone,
+    Conn,
+    EmployeeOnly,
+    Supervisor,
+    check_employee_access,
+    scoped_query,
 )
-from central_server.attendance.presence import parse_day
+from central_server.api.domain_schemas import ExplanationDecision, ExplanationPublic, ExplanationReply
+from central_server.attendance.day import parse_day
+from central_server.attendance.explanations import decide, get_request, list_requests, reply
 from central_server.attendance.rules.recompute import recompute_days
-from central_server.db.schema import employees, explanations
 
 router = APIRouter(prefix="/api/v1/explanations", tags=["explanations"])
 
@@ -28,22 +28,12 @@ def get_explanations(conn: Conn, who: Anyone,
                                         Query(alias="status")] = None,
                      site_id: str | None = None, employee_id: str | None = None) -> list[dict]:
     site_id, employee_id = scoped_query(who, site_id, employee_id)
-    q = (sa.select(explanations).join(employees, employees.c.employee_id == explanations.c.employee_id)
-         .order_by(explanations.c.id))
-    if site_id is not None:
-        q = q.where(employees.c.site_id == site_id)
-    if employee_id is not None:
-        q = q.where(explanations.c.employee_id == employee_id)
-    if status_ is not None:
-        q = q.where(explanations.c.status == status_)
-    return [dict(r._mapping) for r in conn.execute(q)]
+    return list_requests(conn, site_id=site_id, employee_id=employee_id, status=status_)
 
 
-def _load(conn, who, request_id: int) -> dict:
-    try:
-        req = get_request(conn, request_id)
-    except ExplanationNotFound as e:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(e)) from e
+def _load(conn: sa.Connection, who: Principal, request_id: int) -> dict:
+    """The request if the caller may see its employee (404 when there is none)."""
+    req = get_request(conn, request_id)
     check_employee_access(conn, who, req["employee_id"])
     return req
 
@@ -51,10 +41,7 @@ def _load(conn, who, request_id: int) -> dict:
 @router.post("/{request_id}/reply", response_model=ExplanationPublic)
 def post_reply(request_id: int, body: ExplanationReply, conn: Conn, who: EmployeeOnly) -> dict:
     _load(conn, who, request_id)
-    try:
-        return reply(conn, request_id, body.reply, actor=who.label)
-    except ExplanationError as e:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(e)) from e
+    return reply(conn, request_id, body.reply, actor=who.label)
 
 
 @router.post("/{request_id}/decision", response_model=ExplanationPublic)
@@ -62,9 +49,7 @@ def post_decision(request_id: int, body: ExplanationDecision, request: Request, 
                   who: Supervisor) -> dict:
     """Accept or reject a replied request; an accepted outside-fence check-in then counts for the day."""
     req = _load(conn, who, request_id)
-    try:
-        out = decide(conn, request_id, body.accept, body.note, actor=who.label)
-    except ExplanationError as e:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(e)) from e
+    out = decide(conn, request_id, body.accept, body.note, actor=who.label)
+    # The decision is an input of the day: its one owner recomputes it.
     recompute_days(conn, req["employee_id"], [parse_day(req["day"])], request.app.state.config.timezone)
     return out

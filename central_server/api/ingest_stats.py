@@ -1,22 +1,16 @@
 """/api/v1/ingest/stats: what the MQTT ingest stored and refused, and the latest refusals."""
 
-from typing import Annotated
-
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 
-from central_server.access.tokens import Principal, Role
-from central_server.api.deps import Conn, require_roles
+from central_server.api.deps import Conn, ItStaff
 from central_server.api.schemas import IngestStatsPublic
 from central_server.db.schema import records, rejections
 
 router = APIRouter(prefix="/api/v1/ingest", tags=["ingest"])
 
-Staff = Annotated[Principal, Depends(require_roles(Role.STATE_ADMIN, Role.IT_STAFF))]
-
-
 @router.get("/stats", response_model=IngestStatsPublic)
-def get_stats(request: Request, conn: Conn, who: Staff) -> dict:
+def get_stats(request: Request, conn: Conn, who: ItStaff) -> dict:
     by_reason = dict(conn.execute(
         sa.select(rejections.c.reason, sa.func.count()).group_by(rejections.c.reason)).all())
     latest = conn.execute(sa.select(rejections).order_by(rejections.c.id.desc())

@@ -4,23 +4,25 @@ their seniors, and whether a site keeps the photos."""
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from central_server.access.tokens import Role
-from central_server.api.deps import Conn, check_site_scope
-from central_server.api.domain_schemas import CheckinCreate
-from central_server.api.scope import (
+from central_server.access.tokens import Principal, Role
+from central_server.api.deps import (
     Anyone,
+    Conn,
     EmployeeOnly,
-    Manager,
+    SiteManager,
     check_employee_access,
+    check_site_scope,
+    only_own_employee,
     own_employee_id,
     scoped_sites,
 )
-from central_server.attendance.presence import day_bounds, parse_day
+from central_server.api.domain_schemas import CheckinCreate
+from central_server.attendance.day import day_bounds, parse_day
+from central_server.errors import Forbidden
 from central_server.field.inspections import (
-    InspectionRejected,
     list_inspections,
     officer_summary,
     record_inspection,
@@ -121,34 +123,26 @@ def post_inspection(body: InspectionCreate, request: Request, response: Response
     covers the day), `accuracy_too_poor` (> 100 m), `device_clock_skew`, `queued_offline` (as for check-ins)."""
     emp = check_employee_access(conn, who, own_employee_id(who))
     if not emp["active"]:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=f"employee {emp['employee_id']} is not active")
+        raise Forbidden(f"employee {emp['employee_id']} is not active")
     access = request.app.state.config.access
-    try:
-        result = record_inspection(conn, emp, body.model_dump(), datetime.now(UTC), actor=who.label,
-                                   tz=request.app.state.config.timezone, repeat_visits=access.repeat_village_visits,
-                                   repeat_days=access.repeat_village_days)
-    except InspectionRejected as e:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"{e.field}: {e}") from e
+    result = record_inspection(conn, emp, body.model_dump(), datetime.now(UTC), actor=who.label,
+                               tz=request.app.state.config.timezone, repeat_visits=access.repeat_village_visits,
+                               repeat_days=access.repeat_village_days)
     response.status_code = status.HTTP_200_OK if result["replayed"] else status.HTTP_201_CREATED
     return result
 
 
 def _bounds(request: Request, since: str | None, until: str | None) -> tuple[str | None, str | None]:
     tz = request.app.state.config.timezone
-    try:
-        lo = None if since is None else day_bounds(parse_day(since), tz)[0]
-        hi = None if until is None else day_bounds(parse_day(until), tz)[1]
-    except ValueError as e:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"since/until: {e}") from e
+    lo = None if since is None else day_bounds(parse_day(since, "since/until"), tz)[0]
+    hi = None if until is None else day_bounds(parse_day(until, "since/until"), tz)[1]
     return lo, hi
 
 
-def _scoped(request: Request, conn: Conn, who, site_id, employee_id, since, until, flag=None) -> list[dict]:
+def _scoped(request: Request, conn: Conn, who: Principal, site_id, employee_id, since, until,
+            flag=None) -> list[dict]:
     if who.role is Role.EMPLOYEE:
-        mine = own_employee_id(who)
-        if employee_id not in (None, mine):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, detail="an employee token sees its own employee only")
-        employee_id = mine
+        employee_id = only_own_employee(who, employee_id)
     visible = scoped_sites(conn, who, site_id)
     lo, hi = _bounds(request, since, until)
     return list_inspections(conn, sites=visible, employee_id=employee_id, lo=lo, hi=hi, flag=flag)
@@ -175,7 +169,7 @@ def get_officer_summary(request: Request, conn: Conn, who: Anyone, site_id: str 
 
 
 @router.put("/settings/{site_id}", response_model=PhotoPolicy)
-def put_photo_policy(site_id: str, body: PhotoPolicy, conn: Conn, who: Manager) -> dict:
+def put_photo_policy(site_id: str, body: PhotoPolicy, conn: Conn, who: SiteManager) -> dict:
     """Whether this site keeps inspection photos (default: no, only their sha256 and size)."""
     check_site_scope(who, site_id)
     set_keep_photos(conn, site_id, body.keep_photos, actor=who.label)

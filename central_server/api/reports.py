@@ -9,16 +9,15 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from central_server.access.tokens import Principal, Role, district_site_ids
-from central_server.api.deps import Conn, require_roles, sites_visible_to
-from central_server.api.scope import check_employee_access, forbidden, scoped_query
-from central_server.attendance.presence import parse_day
-from central_server.db.schema import sites
+from central_server.api.deps import Conn, ReportReader, check_employee_access, scoped_query, sites_visible_to
+from central_server.attendance.day import parse_day
+from central_server.errors import Forbidden, Invalid, NotFound
+from central_server.org.registry import site_exists
 from central_server.reports import (
-    ReportInputError,
     ReportScope,
     build_monthly,
     build_muster,
@@ -33,10 +32,8 @@ from central_server.reports.xlsx_writer import Sheet, write_xlsx
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 
-# IT staff run devices, not payroll: no reports. A district officer token with a district sees that district's
-# offices; one without a district reads state-wide (as elsewhere in the API).
-ReportReader = Annotated[Principal, Depends(require_roles(
-    Role.STATE_ADMIN, Role.DISTRICT_OFFICER, Role.OFFICE_HEAD, Role.WARDEN, Role.EMPLOYEE))]
+# ReportReader: not IT staff. A district officer token with a district sees that district's offices; one
+# without a district reads state-wide (as elsewhere in the API).
 
 MEDIA = {"csv": "text/csv; charset=utf-8", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
          "pdf": "application/pdf", "json": "application/json"}
@@ -47,13 +44,9 @@ Employee = Annotated[str | None, Query(description="one employee")]
 Format = Annotated[str, Query(description="csv, xlsx or json (monthly also pdf)")]
 
 
-def unprocessable(detail: str) -> HTTPException:
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=detail)
-
-
 def check_format(value: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
-        raise unprocessable(f"format: {value!r} is not one of {', '.join(allowed)}")
+        raise Invalid(f"format: {value!r} is not one of {', '.join(allowed)}")
     return value
 
 
@@ -62,26 +55,26 @@ def resolve_scope(conn: sa.Connection, who: Principal, site_id: str | None, dist
     """What the caller may see of what they asked: 403 outside their offices (a site, or a district officer's
     district), 404 for offices or districts that do not exist."""
     if site_id is not None and district is not None:
-        raise unprocessable("site_id, district: give one of them, not both")
+        raise Invalid("site_id, district: give one of them, not both")
     if who.role is Role.EMPLOYEE:
         if district is not None:
-            raise forbidden("an employee token sees its own employee only")
+            raise Forbidden("an employee token sees its own employee only")
         site_id, employee_id = scoped_query(who, site_id, employee_id)
         return ReportScope(site_id=site_id, employee_id=employee_id)
     visible = sites_visible_to(conn, who)  # None: every site
     limit = f"site {who.site_id}" if who.site_id is not None else f"district {who.district}"
     if site_id is not None:
         if visible is not None and site_id not in visible:
-            raise forbidden(f"this token is limited to {limit}")
-        if conn.execute(sa.select(sites.c.site_id).where(sites.c.site_id == site_id)).first() is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"site_id: {site_id!r} is not registered")
+            raise Forbidden(f"this token is limited to {limit}")
+        if not site_exists(conn, site_id):
+            raise NotFound(f"site_id: {site_id!r} is not registered")
         visible = {site_id}
     if district is not None:
         if who.site_id is not None or (who.district is not None
                                        and district.strip().lower() != who.district.strip().lower()):
-            raise forbidden(f"this token is limited to {limit}")
+            raise Forbidden(f"this token is limited to {limit}")
         if not district_site_ids(conn, district):
-            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"district: {district!r} has no registered offices")
+            raise NotFound(f"district: {district!r} has no registered offices")
     if employee_id is not None:
         check_employee_access(conn, who, employee_id)
     if site_id is None and district is None and who.district is not None:
@@ -93,13 +86,6 @@ def resolve_scope(conn: sa.Connection, who: Principal, site_id: str | None, dist
 def _today(request: Request) -> tuple[str, datetime]:
     tz = request.app.state.config.timezone
     return tz, datetime.now(ZoneInfo(tz))
-
-
-def _month(month: str, now: datetime):
-    try:
-        return month_period(month, now.date())
-    except ReportInputError as e:
-        raise unprocessable(str(e)) from e
 
 
 def table_response(fmt: str, name: str, columns: tuple[str, ...], rows: list[tuple],
@@ -127,10 +113,7 @@ def get_muster(request: Request, conn: Conn, who: ReportReader,
     Days not computed yet are computed by the day rules and stored first."""
     fmt = check_format(format, ("csv", "xlsx", "json"))
     tz, now = _today(request)
-    try:
-        when = day_period(parse_day(day), now.date()).first
-    except ValueError as e:
-        raise unprocessable(str(e) if str(e).startswith("day:") else f"day: {e}") from e
+    when = day_period(parse_day(day, "day"), now.date()).first
     scope = resolve_scope(conn, who, site_id, district, employee_id)
     muster = build_muster(conn, when, scope, tz, now=now)
     return table_response(fmt, f"muster-{scope.file_label}-{when.isoformat()}", MUSTER_COLUMNS, muster.rows)
@@ -138,7 +121,7 @@ def get_muster(request: Request, conn: Conn, who: ReportReader,
 
 def _monthly(request, conn, who, month, site_id, district, employee_id):
     tz, now = _today(request)
-    period = _month(month, now)
+    period = month_period(month, now.date())
     scope = resolve_scope(conn, who, site_id, district, employee_id)
     return build_monthly(conn, period, scope, tz, now=now), f"{scope.file_label}-{month}"
 

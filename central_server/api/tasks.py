@@ -1,35 +1,29 @@
 """/api/v1/tasks and /api/v1/notices for officers; /api/v1/me/tasks and /api/v1/me/notices for the mobile app.
 A new notice also goes to the kiosks of every site it reaches, as a signed `notices` downlink."""
 
-import logging
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
 
 from central_server.access.tokens import Principal, Role
 from central_server.api.deps import (
-    Conn,
-    authorize,
-    bearer_token,
-    check_site_scope,
-    request_clock,
-    require_roles,
-)
-from central_server.api.domain_schemas import Day
-from central_server.api.scope import (
     Anyone,
+    Conn,
     EmployeeOnly,
+    Officer,
+    OfficerApart,
     check_employee_access,
-    forbidden,
+    check_site_scope,
+    only_own_employee,
     own_employee_id,
     scoped_sites,
 )
-from central_server.downlink.keys import DownlinkKeyError, load_or_create_signing_key
-from central_server.downlink.publish import PublishError, publish_retained
-from central_server.downlink.versions import DownlinkError, make_notices, notice_devices
+from central_server.api.domain_schemas import Day
+from central_server.downlink.keys import load_or_create_signing_key
+from central_server.downlink.publish import deliver_notices
+from central_server.errors import Forbidden, NotFound
 from central_server.field.tasks import (
-    TaskNotFound,
     assign_task,
     list_notices,
     list_tasks,
@@ -38,25 +32,10 @@ from central_server.field.tasks import (
     send_notice,
 )
 from central_server.org.employees import get_employee
-from hajiri_wire import WireError
 from hajiri_wire.record import PersonId, SiteId
 
-log = logging.getLogger(__name__)
 router = APIRouter(tags=["tasks"])
 
-# Officers who hand out work and notices (issue: office head, district officer, state admin).
-OFFICERS = (Role.STATE_ADMIN, Role.DISTRICT_OFFICER, Role.OFFICE_HEAD)
-Officer = Annotated[Principal, Depends(require_roles(*OFFICERS))]
-
-
-def _officer_apart(request: Request) -> Principal:
-    # Checked in a transaction of its own (as /api/v1/downlink does): the notice is committed first and only then
-    # published to kiosks, which a request-long transaction (SQLite BEGIN IMMEDIATE) would not allow.
-    with request.app.state.engine.begin() as conn:
-        return authorize(conn, bearer_token(request), frozenset(OFFICERS), now=request_clock(request))
-
-
-NoticeSender = Annotated[Principal, Depends(_officer_apart)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Body = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
 
@@ -138,9 +117,7 @@ def post_task(body: TaskCreate, conn: Conn, who: Officer) -> dict:
 def get_tasks(conn: Conn, who: Anyone, site_id: str | None = None, employee_id: str | None = None,
               status: Literal["open", "done"] | None = None) -> list[dict]:
     if who.role is Role.EMPLOYEE:
-        if employee_id not in (None, own_employee_id(who)):
-            raise forbidden("an employee token sees its own employee only")
-        employee_id = own_employee_id(who)
+        employee_id = only_own_employee(who, employee_id)
     return list_tasks(conn, sites=scoped_sites(conn, who, site_id), employee_id=employee_id, status=status)
 
 
@@ -151,10 +128,7 @@ def get_my_tasks(conn: Conn, who: EmployeeOnly, status: Literal["open", "done"] 
 
 @router.post("/api/v1/me/tasks/{task_id}/done", response_model=TaskPublic)
 def post_task_done(task_id: int, body: TaskDone, conn: Conn, who: EmployeeOnly) -> dict:
-    try:
-        return mark_done(conn, task_id, own_employee_id(who), body.note, actor=who.label)
-    except TaskNotFound as e:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(e)) from e
+    return mark_done(conn, task_id, own_employee_id(who), body.note, actor=who.label)
 
 
 def _check_audience(who: Principal, body: NoticeCreate) -> None:
@@ -162,41 +136,24 @@ def _check_audience(who: Principal, body: NoticeCreate) -> None:
         check_site_scope(who, body.site_id)
     elif body.audience == "district":
         if who.role is Role.OFFICE_HEAD:
-            raise forbidden("an office head sends notices to their own site only")
+            raise Forbidden("an office head sends notices to their own site only")
         if who.district is not None and body.district.strip().lower() != who.district.strip().lower():
-            raise forbidden(f"this token is limited to district {who.district}")
+            raise Forbidden(f"this token is limited to district {who.district}")
     elif who.role is not Role.STATE_ADMIN:
-        raise forbidden("only a state admin sends a notice to everyone")
-
-
-def deliver_notices(request: Request, notice: dict) -> KioskDelivery:
-    """Best effort, after the notice is committed: each reached kiosk's notices envelope, retained at QoS 1. A
-    broker that is down costs only this: the envelope is derived from the notices table, so a republish (or the
-    next notice) sends it later."""
-    engine = request.app.state.engine
-    with engine.connect() as conn:
-        targets = notice_devices(conn, notice)
-    if not targets:
-        return KioskDelivery(devices=0, published=False)
-    try:
-        key = load_or_create_signing_key(request.app.state.config.downlink_key_path)
-        with engine.connect() as conn:
-            stored = make_notices(conn, key, targets)
-        publish_retained(request.app.state.config.mqtt, [(s.topic, s.envelope) for s in stored])
-    except (DownlinkKeyError, DownlinkError, WireError, PublishError) as e:
-        log.warning("notice %s is stored but not yet on %d kiosk(s): %s", notice["id"], len(targets), e)
-        return KioskDelivery(devices=len(targets), published=False, error=str(e))
-    return KioskDelivery(devices=len(targets), published=True)
+        raise Forbidden("only a state admin sends a notice to everyone")
 
 
 @router.post("/api/v1/notices", status_code=status.HTTP_201_CREATED, response_model=NoticeSent)
-def post_notice(body: NoticeCreate, request: Request, who: NoticeSender) -> dict:
+def post_notice(body: NoticeCreate, request: Request, who: OfficerApart) -> dict:
     """A group notice: to one site, to every site of a district, or (state admin) to all; sent on to their kiosks."""
     _check_audience(who, body)
     with request.app.state.engine.begin() as conn:
         row = send_notice(conn, body.audience, body.title, body.body, actor=who.label, site_id=body.site_id,
                           district=body.district)
-    return {**row, "kiosks": deliver_notices(request, row)}
+    config = request.app.state.config
+    kiosks = deliver_notices(request.app.state.engine, config.mqtt,
+                             lambda: load_or_create_signing_key(config.downlink_key_path), row)
+    return {**row, "kiosks": kiosks}
 
 
 @router.get("/api/v1/notices", response_model=list[NoticePublic])
@@ -210,5 +167,5 @@ def get_my_notices(conn: Conn, who: EmployeeOnly) -> list[dict]:
     """What the mobile app shows: notices to the employee's site, its district and everyone."""
     emp = get_employee(conn, own_employee_id(who))
     if emp is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="this token's employee is no longer registered")
+        raise NotFound("this token's employee is no longer registered")
     return notices_for_site(conn, emp["site_id"])

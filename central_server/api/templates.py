@@ -5,27 +5,22 @@ import binascii
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import Field, StringConstraints
 
-from central_server.access.audit import write_audit
-from central_server.access.tokens import Principal, Role
-from central_server.api.deps import Conn, require_roles
+from central_server.api.deps import Conn, ItStaffOrHead, check_employee_access
 from central_server.api.domain_schemas import Strict
-from central_server.api.scope import check_employee_access
 from central_server.attendance.face_templates import (
     TemplateError,
     TemplateKeyError,
     enrol_photos,
+    remove_templates,
     template_rows,
 )
-from central_server.db.schema import employee_templates
+from central_server.errors import Invalid
 from edge_models.opencv_runtime import BadFrame, decode_image
 
 router = APIRouter(prefix="/api/v1/employees", tags=["templates"])
-
-# Who may enrol faces: state admins, IT staff, and the office head of the employee's own site.
-Enroller = Annotated[Principal, Depends(require_roles(Role.STATE_ADMIN, Role.IT_STAFF, Role.OFFICE_HEAD))]
 
 MAX_PHOTO_B64 = 1_400_000  # about 1 MiB of image
 
@@ -56,7 +51,7 @@ def decode_photos(photos_b64: list[str]) -> list:
             images.append(decode_image(base64.b64decode(b64, validate=True)))
         except (binascii.Error, ValueError) as e:  # BadFrame is a ValueError too
             what = str(e) if isinstance(e, BadFrame) else f"not valid base64: {e}"
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"photos_b64[{i}]: {what}") from e
+            raise Invalid(f"photos_b64[{i}]: {what}") from e
     return images
 
 
@@ -69,7 +64,7 @@ def _listing(conn: sa.Connection, employee_id: str, added: list[int]) -> dict:
 @router.post("/{employee_id}/templates", status_code=status.HTTP_201_CREATED, response_model=TemplatesPublic,
              responses={422: {"description": "a photo that does not decode or has no / several faces"},
                         503: {"description": "the server's template key file cannot be used"}})
-def post_templates(employee_id: str, body: TemplatePhotos, request: Request, conn: Conn, who: Enroller) -> dict:
+def post_templates(employee_id: str, body: TemplatePhotos, request: Request, conn: Conn, who: ItStaffOrHead) -> dict:
     """Detect, align and embed each photo with the kiosk's models (YuNet + SFace) and store the templates
     AES-256-GCM encrypted under the server's key. The photos themselves are not kept."""
     check_employee_access(conn, who, employee_id)
@@ -85,16 +80,15 @@ def post_templates(employee_id: str, body: TemplatePhotos, request: Request, con
 
 
 @router.get("/{employee_id}/templates", response_model=TemplatesPublic)
-def get_templates(employee_id: str, conn: Conn, who: Enroller) -> dict:
+def get_templates(employee_id: str, conn: Conn, who: ItStaffOrHead) -> dict:
     """Which templates an employee has (numbers and model versions only; never the template values)."""
     check_employee_access(conn, who, employee_id)
     return _listing(conn, employee_id, [])
 
 
 @router.delete("/{employee_id}/templates", response_model=TemplatesPublic)
-def delete_templates(employee_id: str, conn: Conn, who: Enroller) -> dict:
+def delete_templates(employee_id: str, conn: Conn, who: ItStaffOrHead) -> dict:
     """Remove all of an employee's templates (re-enrolment, or the employee left)."""
     check_employee_access(conn, who, employee_id)
-    gone = conn.execute(sa.delete(employee_templates).where(employee_templates.c.employee_id == employee_id))
-    write_audit(conn, who.label, "templates.delete", employee_id, f"{gone.rowcount} templates")
+    remove_templates(conn, employee_id, actor=who.label)
     return _listing(conn, employee_id, [])

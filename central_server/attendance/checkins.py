@@ -4,20 +4,21 @@ then the day recomputed."""
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
 
 from central_server.access.audit import write_audit
+from central_server.attendance.day import day_bounds
 from central_server.attendance.explanations import raise_request
 from central_server.attendance.face_templates import SelfieCheck, TemplateKeyError, verify_selfie
 from central_server.attendance.photos import RejectedField, decode_jpeg_b64
 from central_server.attendance.rules.recompute import recompute_days
 from central_server.attendance.rules.shift import ShiftRule, day_of
 from central_server.attendance.rules.timeline import kiosk_events, parse_instant, wire
-from central_server.db.schema import checkin_selfies, checkins, geofences, shifts, site_details
+from central_server.db.schema import checkin_selfies, checkins, employees, geofences, shifts, site_details
 from central_server.org.employees import allowed_fences
 from central_server.org.geofence import MAX_ACCURACY_BUFFER_M, check_point, distance_m
 from edge_models.opencv_runtime import MODEL_VERSION
@@ -208,6 +209,21 @@ def record_checkin(conn: sa.Connection, employee: dict, body: dict, received: da
     recompute_days(conn, employee["employee_id"], [day], tz)
     return {**public(row), "selfie_match_score": selfie.match_score, "selfie_liveness_score": selfie.liveness_score,
             "replayed": False}
+
+
+def list_checkins(conn: sa.Connection, day: date, tz: str, site_id: str | None, employee_id: str | None) -> list[dict]:
+    """The check-ins of one local day (of one site's employees, or one employee) with their selfie numbers."""
+    lo, hi = day_bounds(day, tz)
+    q = (sa.select(checkins, checkin_selfies.c.match_score.label("selfie_match_score"),
+                   checkin_selfies.c.liveness_score.label("selfie_liveness_score"))
+         .join(employees, employees.c.employee_id == checkins.c.employee_id)
+         .outerjoin(checkin_selfies, checkin_selfies.c.checkin_id == checkins.c.checkin_id)
+         .where(checkins.c.event_time >= lo, checkins.c.event_time < hi).order_by(checkins.c.event_time))
+    if site_id is not None:
+        q = q.where(employees.c.site_id == site_id)
+    if employee_id is not None:
+        q = q.where(checkins.c.employee_id == employee_id)
+    return [public(r) for r in conn.execute(q)]
 
 
 def selfie_scores(conn: sa.Connection, checkin_id: str) -> dict:

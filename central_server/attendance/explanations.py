@@ -6,18 +6,19 @@ import time
 import sqlalchemy as sa
 
 from central_server.access.audit import write_audit
-from central_server.db.schema import audit_log, explanations
+from central_server.db.schema import audit_log, employees, explanations
 from central_server.db.upsert import insert_on_conflict
+from central_server.errors import Conflict, NotFound
 from hajiri_common.timefmt import utc_iso
 
 DAY_REASONS = ("late", "absent")
 
 
-class ExplanationError(ValueError):
-    """A reply or decision that does not fit the request's state."""
+class ExplanationError(Conflict):
+    """A reply or decision that does not fit the request's state (409)."""
 
 
-class ExplanationNotFound(ExplanationError):
+class ExplanationNotFound(NotFound, ExplanationError):
     """No such explanation request."""
 
 
@@ -77,6 +78,20 @@ def _withdraw(conn: sa.Connection, employee_id: str, day: str, reason: str) -> N
         explanations.c.employee_id == employee_id, explanations.c.day == day, explanations.c.reason == reason,
         explanations.c.status == "open").values(status="withdrawn", updated_at=utc_iso(time.time())))
     write_audit(conn, "rules", "explanation.withdraw", employee_id, f"{day} no longer {reason}")
+
+
+def list_requests(conn: sa.Connection, *, site_id: str | None, employee_id: str | None,
+                  status: str | None) -> list[dict]:
+    """Explanation requests of one site's employees (or one employee), optionally in one state, oldest first."""
+    q = (sa.select(explanations).join(employees, employees.c.employee_id == explanations.c.employee_id)
+         .order_by(explanations.c.id))
+    if site_id is not None:
+        q = q.where(employees.c.site_id == site_id)
+    if employee_id is not None:
+        q = q.where(explanations.c.employee_id == employee_id)
+    if status is not None:
+        q = q.where(explanations.c.status == status)
+    return [dict(r._mapping) for r in conn.execute(q)]
 
 
 def get_request(conn: sa.Connection, request_id: int) -> dict:

@@ -161,6 +161,13 @@ def template_rows(conn: sa.Connection, employee_id: str) -> list:
                         .order_by(employee_templates.c.template_no)).all()
 
 
+def remove_templates(conn: sa.Connection, employee_id: str, *, actor: str) -> int:
+    """Remove all of an employee's templates (re-enrolment, or the employee left); returns how many."""
+    gone = conn.execute(sa.delete(employee_templates).where(employee_templates.c.employee_id == employee_id))
+    write_audit(conn, actor, "templates.delete", employee_id, f"{gone.rowcount} templates")
+    return gone.rowcount
+
+
 def enrol_embeddings(conn: sa.Connection, employee_id: str, embeddings: np.ndarray | list, key_path: Path, *,
                      actor: str, model_version: str = MODEL_VERSION) -> list[int]:
     """Store the embeddings as the employee's next templates, encrypted; returns their template numbers."""

@@ -7,15 +7,21 @@ import binascii
 import cv2
 import numpy as np
 
+from central_server.errors import Invalid
+
 JPEG_MAGIC = b"\xff\xd8\xff"
 
 
-class RejectedField(ValueError):
+class RejectedField(Invalid):
     """A request refused outright because of one field; `field` names it, the message says why."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+    @property
+    def detail(self) -> str:
+        return f"{self.field}: {self}"
 
 
 def decode_jpeg_b64(b64: str, field: str, *, max_bytes: int, min_side: int,

@@ -1,36 +1,14 @@
 """A day's attendance: the records of one local day, and who is in at each site (first IN, last OUT)."""
 
-import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from central_server.attendance.day import day_bounds
 from central_server.db.schema import people, record_times, records, sites
-from hajiri_common.timefmt import parse_utc_iso, utc_iso
-
-
-def parse_day(value: str) -> date:
-    """YYYY-MM-DD, or ValueError saying so."""
-    try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            return date.fromisoformat(value)
-    except ValueError:
-        pass
-    raise ValueError(f"date {value!r} is not a calendar date in the form YYYY-MM-DD (e.g. 2026-11-25)")
-
-
-def day_bounds(day: date, tz: str) -> tuple[str, str]:
-    """The UTC wire-time range [start, end) of a local day."""
-    zone = ZoneInfo(tz)
-    start = datetime.combine(day, time.min, zone)
-    end = datetime.combine(day + timedelta(days=1), time.min, zone)
-    return utc_iso(start.timestamp()), utc_iso(end.timestamp())
-
-
-def today(tz: str) -> date:
-    return datetime.now(ZoneInfo(tz)).date()
+from hajiri_common.timefmt import parse_utc_iso
 
 
 def day_records(conn: sa.Connection, day: date, tz: str, site_id: str | None = None) -> list[dict]:

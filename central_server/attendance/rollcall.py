@@ -6,15 +6,17 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from central_server.attendance.day import local_day
 from central_server.attendance.rules.recompute import select_employees
-from central_server.attendance.rules.timeline import load_contexts, load_events
+from central_server.attendance.rules.timeline import load_contexts, load_events, wire
 from central_server.db.schema import site_details
+from central_server.errors import Invalid
 
 # Someone who came in last week and has not left is still in: look back this far for the last event.
 LOOK_BACK = timedelta(days=7)
 
 
-class NoCurfew(ValueError):
+class NoCurfew(Invalid):
     """The site has no curfew set (PUT /api/v1/sites/{site_id}/details)."""
 
 
@@ -37,7 +39,7 @@ def rollcall(conn: sa.Connection, site_id: str, day: date, tz: str, now: datetim
     zone = ZoneInfo(tz)
     hh, mm = map(int, row.curfew.split(":"))
     curfew = datetime.combine(day, time(hh, mm), zone)
-    as_of = min(now, datetime.combine(day + timedelta(days=1), time.min, zone))
+    as_of = min(now, local_day(day, tz)[1])
     emps = select_employees(conn, site_id=site_id)
     events = load_events(conn, [e["employee_id"] for e in emps], as_of - LOOK_BACK, as_of)
     leave = load_contexts(conn, emps, [day]) if emps else {}
@@ -53,3 +55,14 @@ def rollcall(conn: sa.Connection, site_id: str, day: date, tz: str, now: datetim
         out.append(Resident(emp["employee_id"], emp["name"], status, last.kind if last else None,
                             last.at if last else None, in_by_curfew))
     return curfew, as_of, out
+
+
+def rollcall_report(conn: sa.Connection, site_id: str, day: date, tz: str, now: datetime) -> dict:
+    """The roll-call as the API shows it: each resident, and `not_in_by_curfew`, those to look for."""
+    curfew, as_of, residents = rollcall(conn, site_id, day, tz, now)
+    rows = [{"employee_id": r.employee_id, "name": r.name, "status": r.status, "last_event": r.last_event,
+             "last_time": wire(r.last_time) if r.last_time else None, "in_by_curfew": r.in_by_curfew}
+            for r in residents]
+    return {"site_id": site_id, "date": day.isoformat(), "curfew": wire(curfew), "as_of": wire(as_of),
+            "residents": rows, "not_in_by_curfew": [r["employee_id"] for r in rows if r["in_by_curfew"] is False
+                                                    and r["status"] != "on_leave"]}

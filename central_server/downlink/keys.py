@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from central_server.access.audit import write_audit
 from central_server.db.schema import device_enc_keys
 from central_server.db.upsert import insert_on_conflict
+from central_server.errors import Invalid, ServerMisconfigured
 from hajiri_common.files import PrivateFileError, read_private
 from hajiri_common.timefmt import utc_iso
 from hajiri_wire import DeviceKey
@@ -17,8 +18,12 @@ from hajiri_wire.downlink import load_x25519_public
 from hajiri_wire.errors import MalformedPayload
 
 
-class DownlinkKeyError(ValueError):
-    """A signing key file that cannot be used, or a device X25519 key that is not one."""
+class DownlinkKeyError(Invalid):
+    """A device X25519 key that is not one (422), or (SigningKeyUnusable) the server's signing key file."""
+
+
+class SigningKeyUnusable(ServerMisconfigured, DownlinkKeyError):
+    """The server's signing key file cannot be used (500: the operator fixes it, not the caller)."""
 
 
 def load_or_create_signing_key(path: Path) -> DeviceKey:
@@ -32,11 +37,11 @@ def load_or_create_signing_key(path: Path) -> DeviceKey:
     try:
         pem = read_private(path, "downlink signing key")
     except PrivateFileError as e:
-        raise DownlinkKeyError(str(e)) from e
+        raise SigningKeyUnusable(str(e)) from e
     try:
         return DeviceKey.from_pem(pem, str(path))
     except ValueError as e:
-        raise DownlinkKeyError(f"downlink signing key {path}: unreadable: {e}") from e
+        raise SigningKeyUnusable(f"downlink signing key {path}: unreadable: {e}") from e
 
 
 def check_enc_key(enc_public_key: str) -> X25519PublicKey:

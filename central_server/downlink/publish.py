@@ -1,13 +1,30 @@
-"""Publish downlink envelopes: QoS 1, retained (the broker keeps each device's latest per kind), PUBACK awaited."""
+"""Publish downlink envelopes: QoS 1, retained (the broker keeps each device's latest per kind), PUBACK awaited;
+store-then-publish for the API (versions committed first, marked published once the broker acked them)."""
 
 import logging
 import secrets
 import threading
+from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
+import sqlalchemy as sa
 from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy.engine import Engine
 
 from central_server.config import MqttConfig
+from central_server.downlink.keys import DownlinkKeyError
+from central_server.downlink.versions import (
+    DownlinkError,
+    NoEncKey,
+    NoTargets,
+    Stored,
+    make_notices,
+    mark_published,
+    notice_devices,
+    target_devices,
+)
+from central_server.errors import Conflict, Invalid, NotFound
+from hajiri_wire import DeviceKey, WireError
 
 log = logging.getLogger(__name__)
 PUBLISH_TIMEOUT_S = 10.0
@@ -71,3 +88,61 @@ def publish_retained(config: MqttConfig, items: list[tuple[str, bytes]], timeout
     finally:
         client.disconnect()
         client.loop_stop()
+
+
+class PublishRaced(Conflict):
+    """Two publishes for the same devices took the same version number; the caller tries again."""
+
+
+Build = Callable[[sa.Connection, DeviceKey, list[str]], list[Stored]]
+
+
+def store_versions(engine: Engine, key: DeviceKey, site_id: str | None, device_ids: list[str] | None,
+                   build: Build) -> list[Stored]:
+    """Build and commit a version for each target device (the site's active devices, or those named)."""
+    try:
+        with engine.begin() as conn:
+            return build(conn, key, target_devices(conn, site_id, device_ids))
+    # Refusals of the wire or versions layers, which do not know HTTP: said with their status here.
+    except NoTargets as e:
+        raise NotFound(str(e)) from e
+    except NoEncKey as e:
+        raise Conflict(str(e)) from e
+    except (DownlinkError, WireError) as e:
+        raise Invalid(str(e)) from e
+    except sa.exc.IntegrityError as e:
+        raise PublishRaced("another publish for these devices ran at the same time; try again") from e
+
+
+def publish_stored(engine: Engine, config: MqttConfig, stored: list[Stored]) -> dict:
+    """After the commit: put each version on its retained topic, then note which went out. A broker that is
+    down is reported, not raised: the versions stay stored and go out on republish."""
+    error = None
+    try:
+        publish_retained(config, [(s.topic, s.envelope) for s in stored])
+    except PublishError as e:
+        error = str(e)
+    else:
+        with engine.begin() as conn:
+            mark_published(conn, [s.id for s in stored])
+    return {"items": [{"device_id": s.device_id, "kind": s.kind, "version": s.version, "published": error is None}
+                      for s in stored], "error": error}
+
+
+def deliver_notices(engine: Engine, config: MqttConfig, key_of: Callable[[], DeviceKey], notice: dict) -> dict:
+    """Best effort, after the notice is committed: each reached kiosk's notices envelope, retained at QoS 1. A
+    broker that is down costs only this: the envelope is derived from the notices table, so a republish (or the
+    next notice) sends it later."""
+    with engine.connect() as conn:
+        targets = notice_devices(conn, notice)
+    if not targets:
+        return {"devices": 0, "published": False}
+    try:
+        key = key_of()
+        with engine.connect() as conn:
+            stored = make_notices(conn, key, targets)
+        publish_retained(config, [(s.topic, s.envelope) for s in stored])
+    except (DownlinkKeyError, DownlinkError, WireError, PublishError) as e:
+        log.warning("notice %s is stored but not yet on %d kiosk(s): %s", notice["id"], len(targets), e)
+        return {"devices": len(targets), "published": False, "error": str(e)}
+    return {"devices": len(targets), "published": True}

@@ -7,12 +7,13 @@ import sqlalchemy as sa
 
 from central_server.access.audit import write_audit
 from central_server.db.schema import notices, site_details, tasks
+from central_server.errors import NotFound
 from hajiri_common.timefmt import utc_iso
 
 NOTICES_SHOWN = 50
 
 
-class TaskNotFound(LookupError):
+class TaskNotFound(NotFound):
     """No such task for this employee (someone else's task is reported the same way)."""
 
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 from central_server.api.domain_schemas import EmployeeCreate, SiteDetails, Strict
 from central_server.api.schemas import SiteCreate
 from central_server.db.schema import departments, employees, shifts, sites
+from central_server.errors import Invalid
 from central_server.org.employees import create_employee, set_site_details
 from central_server.org.registry import create_site
 
@@ -28,12 +29,17 @@ class RowError:
     message: str
 
 
-class ImportFailed(ValueError):
-    """The file was refused; nothing from it was imported."""
+class ImportFailed(Invalid):
+    """The file was refused; nothing from it was imported. The answer lists every problem."""
 
     def __init__(self, errors: list[RowError]) -> None:
         super().__init__(f"{len(errors)} problem(s); nothing imported")
         self.errors = errors
+
+    @property
+    def detail(self) -> dict:
+        return {"message": str(self),
+                "errors": [{"row": r.row, "column": r.column, "message": r.message} for r in self.errors]}
 
 
 class SiteRow(SiteCreate, SiteDetails):

@@ -17,8 +17,8 @@ from central_server.db.schema import (
     site_details,
     sites,
 )
-from central_server.org.geofence import Fence, parse_fence
-from central_server.org.registry import AlreadyExists, NotRegistered
+from central_server.org.geofence import Fence, GeofenceError, parse_fence
+from central_server.org.registry import AlreadyExists, Missing, NotRegistered
 from hajiri_common.timefmt import utc_iso
 
 
@@ -26,9 +26,11 @@ def _exists(conn: sa.Connection, column: sa.Column, value: object) -> bool:
     return conn.execute(sa.select(column).where(column == value)).first() is not None
 
 
-def _need(conn: sa.Connection, column: sa.Column, value: object, what: str) -> None:
+def _need(conn: sa.Connection, column: sa.Column, value: object, what: str,
+          missing: type[NotRegistered] = NotRegistered) -> None:
+    """NotRegistered (422) for an id the body refers to; Missing (404) for the site the path names."""
     if value is not None and not _exists(conn, column, value):
-        raise NotRegistered(f"{what} {value!r} is not registered")
+        raise missing(f"{what} {value!r} is not registered")
 
 
 def create_department(conn: sa.Connection, department_id: str, name: str, *, actor: str) -> dict:
@@ -42,8 +44,8 @@ def create_department(conn: sa.Connection, department_id: str, name: str, *, act
 
 def set_site_details(conn: sa.Connection, site_id: str, details: dict, *, actor: str) -> dict:
     """Insert or replace a site's department, district, reference point and curfew."""
-    _need(conn, sites.c.site_id, site_id, "site")
-    _need(conn, departments.c.department_id, details.get("department_id"), "department")
+    _need(conn, sites.c.site_id, site_id, "site", Missing)
+    _need(conn, departments.c.department_id, details.get("department_id"), "department", Missing)
     row = {"site_id": site_id, **{k: details.get(k) for k in ("department_id", "district", "lat", "lon", "curfew")}}
     conn.execute(sa.delete(site_details).where(site_details.c.site_id == site_id))
     conn.execute(sa.insert(site_details).values(**row))
@@ -59,6 +61,15 @@ def create_shift(conn: sa.Connection, shift: dict, *, actor: str) -> dict:
     write_audit(conn, actor, "shift.create", shift["shift_id"],
                 f"{shift['start_time']}-{shift['end_time']} overnight={shift['overnight']}")
     return shift_row(row)
+
+
+def list_departments(conn: sa.Connection) -> list[dict]:
+    return [{"department_id": r.department_id, "name": r.name}
+            for r in conn.execute(sa.select(departments).order_by(departments.c.department_id))]
+
+
+def list_shifts(conn: sa.Connection) -> list[dict]:
+    return [shift_row(r) for r in conn.execute(sa.select(shifts).order_by(shifts.c.shift_id))]
 
 
 def shift_row(row) -> dict:
@@ -87,20 +98,49 @@ def create_employee(conn: sa.Connection, emp: dict, *, actor: str) -> dict:
     return row
 
 
+def list_employees(conn: sa.Connection, site_id: str | None, employee_id: str | None) -> list[dict]:
+    """Employees (of one site, or the one given) with the fences each may check in from."""
+    q = sa.select(employees).order_by(employees.c.employee_id)
+    if site_id is not None:
+        q = q.where(employees.c.site_id == site_id)
+    if employee_id is not None:
+        q = q.where(employees.c.employee_id == employee_id)
+    return [with_fences(conn, dict(r._mapping)) for r in conn.execute(q)]
+
+
+def with_fences(conn: sa.Connection, emp: dict) -> dict:
+    """The employee's row as the API shows it: with geofence_ids."""
+    return {**emp, "geofence_ids": employee_fence_ids(conn, emp["employee_id"])}
+
+
 def get_employee(conn: sa.Connection, employee_id: str) -> dict | None:
     row = conn.execute(sa.select(employees).where(employees.c.employee_id == employee_id)).first()
     return None if row is None else dict(row._mapping)
 
 
 def add_geofence(conn: sa.Connection, site_id: str, name: str, polygon: object, *, actor: str) -> dict:
-    """Validate (GeofenceError) and store a fence for a site."""
-    _need(conn, sites.c.site_id, site_id, "site")
-    fence = parse_fence(polygon)
+    """Validate (GeofenceError, naming the polygon) and store a fence for a site."""
+    _need(conn, sites.c.site_id, site_id, "site", Missing)
+    try:
+        fence = parse_fence(polygon)
+    except GeofenceError as e:
+        raise GeofenceError(f"polygon: {e}") from e
     row = {"site_id": site_id, "name": name, "polygon": json.dumps(fence.geojson), "centroid_lat": fence.lat0,
            "centroid_lon": fence.lon0, "area_m2": round(fence.area_m2, 1), "created_at": utc_iso(time.time())}
     new_id = conn.execute(sa.insert(geofences).values(**row).returning(geofences.c.geofence_id)).scalar_one()
     write_audit(conn, actor, "geofence.create", site_id, f"id={new_id} name={name!r} area_m2={row['area_m2']}")
     return geofence_row({**row, "geofence_id": new_id})
+
+
+def list_geofences(conn: sa.Connection, site_id: str) -> list[dict]:
+    q = sa.select(geofences).where(geofences.c.site_id == site_id).order_by(geofences.c.geofence_id)
+    return [geofence_row(r) for r in conn.execute(q)]
+
+
+def fence_sites(conn: sa.Connection, geofence_ids: list[int]) -> set[str]:
+    """The sites these fences belong to (unknown ids are skipped)."""
+    return set(conn.execute(sa.select(geofences.c.site_id).where(
+        geofences.c.geofence_id.in_(geofence_ids))).scalars().all())
 
 
 def geofence_row(row) -> dict:
@@ -140,6 +180,26 @@ def add_holiday(conn: sa.Connection, day: str, name: str, site_id: str | None, *
                           .returning(holidays.c.id)).scalar_one()
     write_audit(conn, actor, "holiday.create", day, f"name={name!r} site={site_id}")
     return {"id": new_id, "day": day, "name": name, "site_id": site_id}
+
+
+def list_holidays(conn: sa.Connection, site_id: str | None, year: int | None) -> list[dict]:
+    """Holidays of every site and (given a site) that site's own, of one year or all."""
+    q = sa.select(holidays).order_by(holidays.c.day)
+    if site_id is not None:
+        q = q.where(sa.or_(holidays.c.site_id.is_(None), holidays.c.site_id == site_id))
+    if year is not None:
+        q = q.where(holidays.c.day.like(f"{year:04d}-%"))
+    return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def list_absences(conn: sa.Connection, table: sa.Table, site_id: str | None, employee_id: str | None) -> list[dict]:
+    """Leave or tours (the table says which) of one site's employees or one employee, by first day."""
+    q = sa.select(table).join(employees, employees.c.employee_id == table.c.employee_id).order_by(table.c.from_day)
+    if site_id is not None:
+        q = q.where(employees.c.site_id == site_id)
+    if employee_id is not None:
+        q = q.where(table.c.employee_id == employee_id)
+    return [dict(r._mapping) for r in conn.execute(q)]
 
 
 def add_absence(conn: sa.Connection, table: sa.Table, body: dict, *, actor: str) -> dict:

@@ -8,6 +8,8 @@ import shapely
 from shapely.geometry import Point, Polygon
 from shapely.validation import explain_validity
 
+from central_server.errors import Invalid
+
 EARTH_RADIUS_M = 6_371_008.8
 # The reported GPS accuracy widens the fence by at most this much: a phone claiming 5 km accuracy
 # must not be "inside" every office in town.
@@ -21,7 +23,7 @@ INDIA_BBOX = (66.0, 5.0, 99.0, 38.0)  # lon_min, lat_min, lon_max, lat_max
 _ON_BORDER_M = 1e-6
 
 
-class GeofenceError(ValueError):
+class GeofenceError(Invalid):
     """An uploaded polygon that cannot be used as a fence; the message says what is wrong."""
 
 

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from central_server.access.audit import write_audit
 from central_server.db.schema import devices, people, sites
 from central_server.downlink.keys import DownlinkKeyError, check_enc_key, set_enc_key
+from central_server.errors import Conflict, Invalid, NotFound
 from hajiri_common.timefmt import utc_iso
 from hajiri_wire import load_public_key
 from hajiri_wire.errors import MalformedPayload
@@ -14,20 +15,24 @@ from hajiri_wire.errors import MalformedPayload
 SITE_KINDS = ("office", "hostel", "field")
 
 
-class RegistryError(ValueError):
-    """A create that cannot be done as asked."""
+class RegistryError(Invalid):
+    """A create that cannot be done as asked (422)."""
 
 
-class AlreadyExists(RegistryError):
-    """The id is taken."""
+class AlreadyExists(Conflict, RegistryError):
+    """The id is taken (409)."""
 
 
 class NotRegistered(RegistryError):
-    """A referenced site (or device) does not exist."""
+    """A site (or department, shift, geofence) the request refers to does not exist (422)."""
+
+
+class Missing(NotFound, RegistryError):
+    """The site or device the request is about (its path) does not exist (404)."""
 
 
 class BadPublicKey(RegistryError):
-    """Not a base64 raw 32-byte Ed25519 public key."""
+    """Not a base64 raw 32-byte Ed25519 public key (422)."""
 
 
 def _site_exists(conn: sa.Connection, site_id: str) -> bool:
@@ -84,12 +89,39 @@ def register_device(conn: sa.Connection, device_id: str, site_id: str, public_ke
 def revoke_device(conn: sa.Connection, device_id: str, *, actor: str) -> None:
     done = conn.execute(sa.update(devices).where(devices.c.device_id == device_id).values(status="revoked"))
     if done.rowcount == 0:
-        raise NotRegistered(f"device {device_id!r} is not registered")
+        raise Missing(f"device {device_id!r} is not registered")
     write_audit(conn, actor, "device.revoke", device_id)
 
 
-def list_rows(conn: sa.Connection, table: sa.Table, order: sa.Column, where=None) -> list[dict]:
-    query = sa.select(table).order_by(order)
-    if where is not None:
-        query = query.where(where)
+def _rows(conn: sa.Connection, query: sa.Select) -> list[dict]:
     return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def site_exists(conn: sa.Connection, site_id: str) -> bool:
+    return _site_exists(conn, site_id)
+
+
+def list_sites(conn: sa.Connection, site_id: str | None = None) -> list[dict]:
+    """Every site, or the one given."""
+    query = sa.select(sites).order_by(sites.c.site_id)
+    return _rows(conn, query if site_id is None else query.where(sites.c.site_id == site_id))
+
+
+def list_people(conn: sa.Connection, site_id: str | None = None) -> list[dict]:
+    """The people register (everyone kiosks may record), of one site or all."""
+    query = sa.select(people).order_by(people.c.person_id)
+    return _rows(conn, query if site_id is None else query.where(people.c.site_id == site_id))
+
+
+def list_devices(conn: sa.Connection, device_id: str | None = None) -> list[dict]:
+    """Every registered device, or the one given."""
+    query = sa.select(devices).order_by(devices.c.device_id)
+    return _rows(conn, query if device_id is None else query.where(devices.c.device_id == device_id))
+
+
+def get_device(conn: sa.Connection, device_id: str) -> sa.Row:
+    """The device's row, or Missing (404)."""
+    row = conn.execute(sa.select(devices).where(devices.c.device_id == device_id)).first()
+    if row is None:
+        raise Missing(f"device {device_id!r} is not registered")
+    return row

@@ -23,8 +23,9 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from central_server.attendance.rules.recompute import fill_missing_days
 from central_server.reports.period import Period, ReportScope
-from central_server.reports.query import fill_missing_days, select_month_counts, select_status_days
+from central_server.reports.query import employees_short_of_days, select_month_counts, select_status_days
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,7 @@ def build_monthly(conn: sa.Connection, period: Period, scope: ReportScope, tz: s
                   fill: bool = True, now: datetime | None = None) -> MonthlyReport:
     """The report for the period and scope. fill=True first computes (with the day rules) and stores the days
     that have no settled row yet, so an employee with no events at all shows as absent, not as missing."""
-    filled = fill_missing_days(conn, scope, period, tz, now) if fill else 0
+    filled = fill_missing_days(conn, employees_short_of_days(conn, scope, period), period.days(), tz, now) if fill else 0
     n_days = len(period.days())
     counts = sorted(select_month_counts(conn, scope, period), key=sort_key)
     emps = [EmployeeMonth(employee_id=r["employee_id"], name=r["name"], site_id=r["site_id"],

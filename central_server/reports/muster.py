@@ -6,9 +6,10 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from central_server.attendance.rules.recompute import fill_missing_days
 from central_server.reports.monthly import local_hhmm, sort_key
 from central_server.reports.period import Period, ReportScope
-from central_server.reports.query import fill_missing_days, select_day_rows, select_remarks
+from central_server.reports.query import employees_short_of_days, select_day_rows, select_remarks
 
 MUSTER_COLUMNS = ("site_id", "employee_id", "name", "first_in", "last_out", "hours", "status", "late",
                   "late_minutes", "remarks", "flags")
@@ -33,7 +34,8 @@ def build_muster(conn: sa.Connection, day: date, scope: ReportScope, tz: str, *,
                  now: datetime | None = None) -> Muster:
     """The day's roll. 'late' is yes when the day's status is late (IN after start + grace, full day worked).
     Remarks name the holiday, approved leave kind or tour purpose covering the day."""
-    filled = fill_missing_days(conn, scope, Period(day, day), tz, now) if fill else 0
+    period = Period(day, day)
+    filled = fill_missing_days(conn, employees_short_of_days(conn, scope, period), period.days(), tz, now) if fill else 0
     zone = ZoneInfo(tz)
     remarks = select_remarks(conn, scope, day)
     rows = []

@@ -4,10 +4,12 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from central_server.errors import Invalid
+
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 
 
-class ReportInputError(ValueError):
+class ReportInputError(Invalid):
     """A report parameter that cannot be used; the message starts with the parameter's name."""
 
 

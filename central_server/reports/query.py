@@ -1,17 +1,15 @@
 """Set-based SQL over attendance_days for the reports (one GROUP BY or one SELECT per table, never per employee),
-and filling in days the rules have not stored yet."""
+and which employees still lack days the rules have not stored yet."""
 
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date
 
 import sqlalchemy as sa
 
-from central_server.attendance.rules.recompute import compute_days, select_employees, store_days
 from central_server.db.schema import attendance_days, employees, holidays, leaves, site_details, sites, tours
 from central_server.reports.period import Period, ReportScope
 
 e, d, sd, s = employees, attendance_days, site_details, sites
-_CHUNK = 500
 # Counted per employee: each is the number of the employee's days with that status in the period.
 STATUS_COUNTS = ("present", "late", "half_day", "on_leave", "on_tour", "holiday", "weekly_off", "absent",
                  "pending", "not_employed")
@@ -98,32 +96,11 @@ def select_remarks(conn: sa.Connection, scope: ReportScope, day: date) -> dict[s
     return {k: sorted(v) for k, v in out.items()}
 
 
-def fill_missing_days(conn: sa.Connection, scope: ReportScope, period: Period, tz: str,
-                      now: datetime | None = None) -> int:
-    """Compute and store, with the day rules, the days of active employees in scope that have no settled row
-    (none yet, or 'pending' from before the shift ended). Ingest recomputes only the days it touched, so a
-    day without a single event has no row until someone asks. Returns the days computed."""
-    days = period.days()
+def employees_short_of_days(conn: sa.Connection, scope: ReportScope, period: Period) -> list[str]:
+    """Active employees in scope without a settled day (none yet, or 'pending') for some day of the period."""
     lo, hi = period.first.isoformat(), period.last.isoformat()
     settled = sa.and_(d.c.employee_id == e.c.employee_id, d.c.day.between(lo, hi), d.c.status != "pending")
     q = (sa.select(e.c.employee_id).select_from(_offices().outerjoin(d, settled))
-         .where(e.c.active.is_(True)).group_by(e.c.employee_id).having(sa.func.count(d.c.day) < len(days)))
-    short = [r.employee_id for r in conn.execute(_scoped(q, scope))]
-    if not short:
-        return 0
-    have: dict[str, set[str]] = defaultdict(set)
-    by_missing: dict[tuple[date, ...], list[dict]] = defaultdict(list)
-    for i in range(0, len(short), _CHUNK):
-        ids = short[i:i + _CHUNK]
-        for r in conn.execute(sa.select(d.c.employee_id, d.c.day).where(
-                d.c.employee_id.in_(ids), d.c.day.between(lo, hi), d.c.status != "pending")):
-            have[r.employee_id].add(r.day)
-        for emp in select_employees(conn, employee_ids=ids):
-            by_missing[tuple(x for x in days if x.isoformat() not in have[emp["employee_id"]])].append(emp)
-    computed = 0
-    # Employees missing the same days are computed together: the rules load events and leave per batch.
-    for missing, emps in by_missing.items():
-        results = compute_days(conn, emps, list(missing), tz, now)
-        store_days(conn, results)
-        computed += len(results)
-    return computed
+         .where(e.c.active.is_(True)).group_by(e.c.employee_id)
+         .having(sa.func.count(d.c.day) < len(period.days())))
+    return [r.employee_id for r in conn.execute(_scoped(q, scope))]

@@ -5,14 +5,20 @@ from html import escape
 from fastapi import APIRouter, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from central_server.access.tokens import Role
-from central_server.api.deps import DASHBOARD_COOKIE, Conn, authorize, bearer_token, check_site_scope
-from central_server.attendance.presence import SiteDay, local_clock, presence, today
+from central_server.api.deps import (
+    DASHBOARD_COOKIE,
+    OFFICE_HEAD_ROLES,
+    Conn,
+    authorize,
+    bearer_token,
+    check_site_scope,
+)
+from central_server.attendance.day import today
+from central_server.attendance.presence import SiteDay, local_clock, presence
 from central_server.evidence.notes import dashboard_notes
 
 router = APIRouter(tags=["dashboard"])
 
-DASHBOARD_ROLES = frozenset({Role.STATE_ADMIN, Role.OFFICE_HEAD})
 REFRESH_S = 5
 
 # No scripts at all; inline styles only. The page cannot run anything even if escaping were missed.
@@ -56,13 +62,13 @@ def render_dashboard(sites: list[SiteDay], day: str, tz: str, notes: str = "") -
 def get_dashboard(request: Request, conn: Conn, token: str | None = None, site_id: str | None = None) -> Response:
     """Bearer header or the dashboard cookie; `?token=` is swapped for the cookie and stripped from the URL."""
     if token is not None:
-        authorize(conn, token, DASHBOARD_ROLES)
+        authorize(conn, token, OFFICE_HEAD_ROLES)  # as /api/v1/attendance
         response = RedirectResponse(str(request.url.remove_query_params("token")),
                                     status_code=status.HTTP_303_SEE_OTHER, headers=SECURITY_HEADERS)
         response.set_cookie(DASHBOARD_COOKIE, token, httponly=True, samesite="strict",
                             secure=request.url.scheme == "https", path="/dashboard")
         return response
-    who = authorize(conn, bearer_token(request) or request.cookies.get(DASHBOARD_COOKIE), DASHBOARD_ROLES)
+    who = authorize(conn, bearer_token(request) or request.cookies.get(DASHBOARD_COOKIE), OFFICE_HEAD_ROLES)
     site_id = check_site_scope(who, site_id)
     tz = request.app.state.config.timezone
     day = today(tz)

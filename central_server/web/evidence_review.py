@@ -6,21 +6,29 @@ from typing import Annotated
 from urllib.parse import parse_qs
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
-from central_server.access.tokens import Principal, Role
-from central_server.api.deps import DASHBOARD_COOKIE, Conn, authorize, bearer_token, check_site_scope
-from central_server.api.evidence import _listing, review, view_image
+from central_server.access.tokens import Principal
+from central_server.api.deps import (
+    DASHBOARD_COOKIE,
+    IT_STAFF_OR_HEAD_ROLES,
+    Conn,
+    authorize,
+    bearer_token,
+    check_site_scope,
+)
+from central_server.api.evidence import row_for
+from central_server.errors import Invalid, TooLarge
 from central_server.evidence.ingest import server_evidence_key
 from central_server.evidence.notes import liveness_off
+from central_server.evidence.review import list_evidence, review, view_image
 from central_server.evidence.schemas import EvidenceReview
 from central_server.web.dashboard import SECURITY_HEADERS, STYLE
 
 router = APIRouter(prefix="/dashboard/evidence", tags=["dashboard"])
 
-REVIEW_ROLES = frozenset({Role.STATE_ADMIN, Role.IT_STAFF, Role.OFFICE_HEAD})
 # As the dashboard's, plus the crops themselves (same origin) and forms posting back here.
 PAGE_HEADERS = {**SECURITY_HEADERS, "Content-Security-Policy": (
     "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")}
@@ -29,7 +37,8 @@ MAX_FORM_BYTES = 4096
 
 def _caller(request: Request, conn: sa.Connection) -> Principal:
     # The dashboard cookie (path /dashboard) covers this page too; a bearer header works as well.
-    return authorize(conn, bearer_token(request) or request.cookies.get(DASHBOARD_COOKIE), REVIEW_ROLES)
+    # Who may review: as /api/v1/evidence (IT staff and office heads).
+    return authorize(conn, bearer_token(request) or request.cookies.get(DASHBOARD_COOKIE), IT_STAFF_OR_HEAD_ROLES)
 
 
 def _row_html(e: dict) -> str:
@@ -70,16 +79,16 @@ def get_page(request: Request, conn: Conn, wanted: Annotated[str, Query(alias="s
     who = _caller(request, conn)
     site = check_site_scope(who, site_id)
     if wanted not in ("all", "pending", "confirmed_spoof", "false_alarm"):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            detail=f"status {wanted!r}: one of all, pending, confirmed_spoof, false_alarm")
-    items = _listing(conn, site, None if wanted == "all" else wanted, 200)
+        raise Invalid(f"status {wanted!r}: one of all, pending, confirmed_spoof, false_alarm")
+    items = list_evidence(conn, site, None if wanted == "all" else wanted, 200)
     return HTMLResponse(render_review(items, liveness_off(conn, site), wanted), headers=PAGE_HEADERS)
 
 
 @router.get("/{record_id}/image", response_model=None)
 def get_image(record_id: str, request: Request, conn: Conn) -> Response:
     who = _caller(request, conn)
-    jpeg = view_image(conn, who, record_id, server_evidence_key(request.app.state.config))
+    key = server_evidence_key(request.app.state.config)
+    jpeg = view_image(conn, row_for(conn, who, record_id), key, actor=who.label)
     return Response(jpeg, media_type="image/jpeg", headers=PAGE_HEADERS)
 
 
@@ -87,7 +96,7 @@ async def form_fields(request: Request) -> dict[str, str]:
     """An urlencoded form, parsed here (no multipart dependency for two fields)."""
     raw = await request.body()
     if len(raw) > MAX_FORM_BYTES:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail=f"form over {MAX_FORM_BYTES} bytes")
+        raise TooLarge(f"form over {MAX_FORM_BYTES} bytes")
     return {k: v[0] for k, v in parse_qs(raw.decode("utf-8", errors="replace")).items()}
 
 
@@ -99,8 +108,6 @@ def post_review(record_id: str, request: Request, conn: Conn,
     try:
         body = EvidenceReview(status=form.get("status", ""), note=form.get("note", ""))
     except ValidationError as e:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            detail=f"review: status must be confirmed_spoof or false_alarm ({e.error_count()} "
-                                   "error(s))") from e
-    review(conn, who, record_id, body)
+        raise Invalid(f"review: status must be confirmed_spoof or false_alarm ({e.error_count()} error(s))") from e
+    review(conn, row_for(conn, who, record_id), body.status, body.note, actor=who.label)
     return RedirectResponse("/dashboard/evidence", status_code=status.HTTP_303_SEE_OTHER, headers=PAGE_HEADERS)

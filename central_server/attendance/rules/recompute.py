@@ -1,7 +1,10 @@
-"""Compute and store employees' days (attendance_days) and raise the explanation requests they call for."""
+"""The one owner of attendance_days: compute and store employees' days (and raise the explanation requests
+they call for) whenever an input changes, fill in days nobody computed yet for the reports, and read days
+for the API without writing."""
 
 import time
 from bisect import bisect_left
+from collections import defaultdict
 from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
@@ -100,8 +103,8 @@ def select_employees(conn: sa.Connection, *, site_id: str | None = None,
 
 def recompute_days(engine: Engine | sa.Connection, employee_id: str | None, dates: list[date], tz: str, *,
                    site_id: str | None = None, now: datetime | None = None) -> list[tuple[dict, DayResult]]:
-    """Recompute and store the given days (one employee, a site's, or everyone's). Call it for the days a
-    late batch of records touched; GET /api/v1/days also recomputes on read."""
+    """Recompute and store the given days (one employee, a site's, or everyone's): after a check-in, a decided
+    explanation, or an admin's POST /api/v1/days/recompute."""
     if isinstance(engine, sa.Connection):
         return _recompute(engine, employee_id, dates, tz, site_id, now)
     with engine.begin() as conn:
@@ -119,6 +122,57 @@ def public_day(emp: dict, r: DayResult) -> dict:
     row = day_row(emp, r, "")
     row.pop("computed_at")
     return {**row, "name": emp["name"], "flags": list(r.flags)}
+
+
+def _stored_public(emp: dict, row: sa.Row) -> dict:
+    return {"employee_id": emp["employee_id"], "name": emp["name"], "site_id": row.site_id, "day": row.day,
+            "status": row.status, "first_in": row.first_in, "last_out": row.last_out,
+            "worked_minutes": row.worked_minutes, "late_minutes": row.late_minutes,
+            "early_minutes": row.early_minutes, "flags": [f for f in (row.flags or "").split(",") if f],
+            "events": row.events}
+
+
+def read_days(conn: sa.Connection, day: date, tz: str, *, site_id: str | None = None,
+              employee_id: str | None = None, now: datetime | None = None) -> list[dict]:
+    """Each active employee's day as the API shows it, writing nothing. A stored day computed after its shift
+    ended is final (only a new input changes it, and every write of an input recomputes it here); any other
+    day (none stored, or stored before the shift ended) is computed now from the records and not stored."""
+    now = now or datetime.now(UTC)
+    emps = select_employees(conn, site_id=site_id, employee_id=employee_id)
+    stored = {r.employee_id: r for r in conn.execute(sa.select(attendance_days).where(
+        attendance_days.c.day == day.isoformat(), attendance_days.c.employee_id.in_([e["employee_id"] for e in emps])))}
+    rules = load_rules(conn) if stored else {}
+    fresh = []
+    for emp in emps:
+        row = stored.get(emp["employee_id"])
+        end = rules.get(emp["shift_id"], DEFAULT_SHIFT).scheduled(day, tz)[1] if row is not None else None
+        if row is None or row.status == "pending" or parse_instant(row.computed_at) < end:
+            fresh.append(emp)
+    computed = {emp["employee_id"]: public_day(emp, r) for emp, r in compute_days(conn, fresh, [day], tz, now)}
+    return [computed.get(e["employee_id"]) or _stored_public(e, stored[e["employee_id"]]) for e in emps]
+
+
+def recompute_stored(conn: sa.Connection, first: str, last: str, tz: str, *, employee_id: str | None = None,
+                     site_id: str | None = None) -> int:
+    """After an input changed (leave, tour, holiday): recompute the stored days first..last (YYYY-MM-DD, as
+    stored) of one employee, one site's or everyone's. Days not stored yet are left to read_days and
+    fill_missing_days, so no day after today is ever stored. Returns the days recomputed."""
+    q = (sa.select(attendance_days.c.employee_id, attendance_days.c.day)
+         .where(attendance_days.c.day.between(first, last)))
+    if employee_id is not None:
+        q = q.where(attendance_days.c.employee_id == employee_id)
+    if site_id is not None:
+        q = q.where(attendance_days.c.site_id == site_id)
+    by_employee: dict[str, list[date]] = {}
+    for r in conn.execute(q):
+        by_employee.setdefault(r.employee_id, []).append(date.fromisoformat(r.day))
+    if not by_employee:
+        return 0
+    results = []
+    for emp in select_employees(conn, employee_ids=sorted(by_employee)):
+        results += compute_days(conn, [emp], sorted(by_employee[emp["employee_id"]]), tz)
+    store_days(conn, results)
+    return len(results)
 
 
 
@@ -148,3 +202,33 @@ def _after_ingest(conn: sa.Connection, touched: list[tuple[str, str]], tz: str) 
         results += compute_days(conn, [emps[person]], sorted(dates), tz)
     store_days(conn, results)
     return len(results)
+
+
+_CHUNK = 500
+
+
+def fill_missing_days(conn: sa.Connection, employee_ids: list[str], days: list[date], tz: str,
+                      now: datetime | None = None) -> int:
+    """For the reports: compute and store the days of these employees that have no settled row (none yet, or
+    'pending' from before the shift ended). Ingest recomputes only the days it touched, so a day without a
+    single event has no row until a report asks. Returns the days computed."""
+    if not employee_ids or not days:
+        return 0
+    lo, hi = min(days).isoformat(), max(days).isoformat()
+    d = attendance_days
+    have: dict[str, set[str]] = defaultdict(set)
+    by_missing: dict[tuple[date, ...], list[dict]] = defaultdict(list)
+    for i in range(0, len(employee_ids), _CHUNK):
+        ids = employee_ids[i:i + _CHUNK]
+        for r in conn.execute(sa.select(d.c.employee_id, d.c.day).where(
+                d.c.employee_id.in_(ids), d.c.day.between(lo, hi), d.c.status != "pending")):
+            have[r.employee_id].add(r.day)
+        for emp in select_employees(conn, employee_ids=ids):
+            by_missing[tuple(x for x in days if x.isoformat() not in have[emp["employee_id"]])].append(emp)
+    computed = 0
+    # Employees missing the same days are computed together: the rules load events and leave per batch.
+    for missing, emps in by_missing.items():
+        results = compute_days(conn, emps, list(missing), tz, now)
+        store_days(conn, results)
+        computed += len(results)
+    return computed

@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from central_server.attendance.day import local_day
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # A night shift's events are gathered from this long before its start until the same time next day, so a
 # 22:00-06:00 shift owns 16:00 today .. 16:00 tomorrow and no event can belong to two days.
@@ -49,12 +51,10 @@ class ShiftRule:
     def window(self, day: date, tz: str) -> tuple[datetime, datetime]:
         """[from, to) of event times that count for this day: the local calendar day, or for a night shift
         the 24 hours from OVERNIGHT_LEAD before its start."""
-        zone = ZoneInfo(tz)
         if self.overnight:
-            start = datetime.combine(day, _clock(self.start_time), zone) - OVERNIGHT_LEAD
+            start = datetime.combine(day, _clock(self.start_time), ZoneInfo(tz)) - OVERNIGHT_LEAD
             return start, start + timedelta(days=1)
-        start = datetime.combine(day, time.min, zone)
-        return start, datetime.combine(day + timedelta(days=1), time.min, zone)
+        return local_day(day, tz)
 
     def is_weekly_off(self, day: date) -> bool:
         return WEEKDAYS[day.weekday()] in self.weekly_off

@@ -11,11 +11,11 @@ from central_server.api.deps import (
     check_site_scope,
     scoped_query,
 )
-from central_server.api.domain_schemas import AbsenceCreate, HolidayCreate, LeaveCreate, TourCreate
 from central_server.attendance.rules.recompute import recompute_stored
 from central_server.db.schema import leaves, tours
 from central_server.errors import Forbidden
 from central_server.org.employees import add_absence, add_holiday, list_absences, list_holidays
+from central_server.org.schemas import AbsenceCreate, HolidayCreate, LeaveCreate, TourCreate
 
 router = APIRouter(prefix="/api/v1", tags=["leave"])
 

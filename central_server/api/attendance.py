@@ -5,9 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from central_server.api.deps import Conn, OfficeHead, check_site_scope
-from central_server.api.schemas import AttendanceDay
 from central_server.attendance.day import parse_day
 from central_server.attendance.presence import day_records
+from central_server.attendance.schemas import AttendanceDay
 
 router = APIRouter(prefix="/api/v1/attendance", tags=["attendance"])
 

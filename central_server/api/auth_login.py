@@ -1,60 +1,16 @@
 """/api/v1/auth: password login for a short-lived bearer token (throttled), logout; /api/v1/users for admins."""
 
-from typing import Annotated
 
 from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from central_server.access.login import LoginFailed, LoginThrottled, ThrottlePolicy, login
-from central_server.access.tokens import Role, revoke_token
+from central_server.access.schemas import LoginIssued, LoginRequest, UserCreate, UserPublic
+from central_server.access.tokens import revoke_token
 from central_server.access.users import create_user, set_disabled
 from central_server.api.deps import Anyone, Conn, StateAdmin, bearer_token, request_clock
 
 router = APIRouter(tags=["auth"])
-
-
-class LoginRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    username: Annotated[str, StringConstraints(min_length=1, max_length=128)]
-    password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
-
-
-class LoginIssued(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    token: str = Field(description="bearer token; send as Authorization: Bearer <token>")
-    token_type: str
-    expires_at: str
-    role: str
-    site_id: str | None
-    district: str | None
-    employee_id: str | None
-
-
-class UserCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    username: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.@-]{1,64}$")]
-    password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
-    role: Role
-    site_id: str | None = None
-    district: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
-    employee_id: str | None = None
-
-
-class UserPublic(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    username: str
-    role: str
-    site_id: str | None
-    district: str | None
-    employee_id: str | None
-    disabled: bool
-    created_at: str
-    updated_at: str
 
 
 def _policy(request: Request) -> ThrottlePolicy:

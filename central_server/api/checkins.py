@@ -4,7 +4,6 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
-from pydantic import Field
 
 from central_server.api.deps import (
     Anyone,
@@ -14,24 +13,13 @@ from central_server.api.deps import (
     own_employee_id,
     scoped_query,
 )
-from central_server.api.domain_schemas import CheckinCreate, CheckinPublic
 from central_server.attendance.checkins import list_checkins, record_checkin
 from central_server.attendance.day import parse_day
+from central_server.attendance.schemas import CheckinCreate, CheckinResult
 from central_server.errors import Forbidden
 
 router = APIRouter(prefix="/api/v1/checkins", tags=["checkins"])
 
-
-class CheckinResult(CheckinPublic):
-    """A stored check-in with its selfie's numbers (the selfie image itself is never kept)."""
-
-    selfie_match_score: float | None = Field(
-        None, description="best cosine similarity of the selfie to the employee's templates (SFace, as on the "
-                          "kiosk); null when no single face or no template; below the shipped threshold is "
-                          "selfie_mismatch")
-    selfie_liveness_score: float | None = Field(
-        None, description="passive liveness of the selfie (the kiosk's per-frame cues, 0..1, higher = live); "
-                          "below the kiosk's fusion threshold is selfie_spoof")
 
 FLAGS_DOC = """Flags on the answer: `outside_fence` (not within any allowed fence widened by the accuracy,
 capped at 100 m; raises an explanation request), `no_geofence`, `accuracy_too_poor` (> 100 m),

@@ -5,9 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from central_server.api.deps import Anyone, Conn, ItStaff, scoped_query
-from central_server.api.domain_schemas import DayPublic, RecomputeRequest
 from central_server.attendance.day import parse_day
 from central_server.attendance.rules.recompute import public_day, read_days, recompute_days
+from central_server.attendance.schemas import DayPublic, RecomputeRequest
 
 router = APIRouter(prefix="/api/v1/days", tags=["days"])
 

@@ -1,15 +1,20 @@
 """/api/v1/downlink: publish signed gallery versions, site config and commands to kiosks; see what they applied."""
 
-from typing import Annotated
 
 from fastapi import APIRouter, Request, status
-from pydantic import Field
 
 from central_server.api.deps import ItStaffApart
-from central_server.api.schemas import Strict
 from central_server.config import ServerConfig
 from central_server.downlink.keys import load_or_create_signing_key, set_enc_key
 from central_server.downlink.publish import publish_stored, store_versions
+from central_server.downlink.schemas import (
+    CommandPublish,
+    ConfigPublish,
+    EncKey,
+    GalleryPublish,
+    PublishReport,
+    Targets,
+)
 from central_server.downlink.versions import (
     device_downlink,
     latest_versions,
@@ -19,49 +24,13 @@ from central_server.downlink.versions import (
 )
 from central_server.errors import NotFound
 from central_server.org.registry import get_device
-from edge_models.opencv_runtime import EMBEDDING_DIM, MODEL_VERSION
+from edge_models.opencv_runtime import EMBEDDING_DIM
 from hajiri_wire import DeviceKey, public_key_b64
-from hajiri_wire.downlink import Command, GalleryContent, GalleryPerson, SiteConfig, key_id
-from hajiri_wire.record import DeviceId, SiteId
+from hajiri_wire.downlink import GalleryContent, key_id
 
 router = APIRouter(prefix="/api/v1/downlink", tags=["downlink"])
 # Callers are checked in a transaction of their own (ItStaffApart): these endpoints commit their rows and
 # only then publish them.
-
-
-class Targets(Strict):
-    site_id: SiteId | None = None
-    device_ids: Annotated[list[DeviceId], Field(min_length=1, max_length=1000)] | None = None
-
-
-class GalleryPublish(Targets):
-    model_version: Annotated[str, Field(min_length=1, max_length=128)] = MODEL_VERSION
-    # Each template: base64 of EMBEDDING_DIM little-endian float32 values.
-    people: Annotated[list[GalleryPerson], Field(max_length=100_000)]
-
-
-class ConfigPublish(Targets):
-    config: SiteConfig
-
-
-class CommandPublish(Targets):
-    command: Command
-
-
-class EncKey(Strict):
-    enc_public_key: Annotated[str, Field(min_length=1, max_length=100)]
-
-
-class Published(Strict):
-    device_id: str
-    kind: str
-    version: int
-    published: bool
-
-
-class PublishReport(Strict):
-    items: list[Published]
-    error: str | None = None  # why publishing failed; the versions stay stored and go out on republish
 
 
 def _config(request: Request) -> ServerConfig:

@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter, status
 
+from central_server.access.schemas import TokenIssued
 from central_server.access.tokens import Role, create_token
 from central_server.api.deps import (
     Anyone,
@@ -14,15 +15,6 @@ from central_server.api.deps import (
     check_site_scope,
     scoped_query,
 )
-from central_server.api.domain_schemas import (
-    DepartmentCreate,
-    EmployeeCreate,
-    EmployeeFences,
-    EmployeePublic,
-    ShiftCreate,
-    ShiftPublic,
-    TokenIssued,
-)
 from central_server.org.employees import (
     create_department,
     create_employee,
@@ -33,6 +25,14 @@ from central_server.org.employees import (
     list_shifts,
     set_employee_fences,
     with_fences,
+)
+from central_server.org.schemas import (
+    DepartmentCreate,
+    EmployeeCreate,
+    EmployeeFences,
+    EmployeePublic,
+    ShiftCreate,
+    ShiftPublic,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["employees"])

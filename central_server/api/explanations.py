@@ -14,10 +14,10 @@ from central_server.api.deps import (
     check_employee_access,
     scoped_query,
 )
-from central_server.api.domain_schemas import ExplanationDecision, ExplanationPublic, ExplanationReply
 from central_server.attendance.day import parse_day
 from central_server.attendance.explanations import decide, get_request, list_requests, reply
 from central_server.attendance.rules.recompute import recompute_days
+from central_server.attendance.schemas import ExplanationDecision, ExplanationPublic, ExplanationReply
 
 router = APIRouter(prefix="/api/v1/explanations", tags=["explanations"])
 

@@ -3,8 +3,8 @@
 from fastapi import APIRouter, status
 
 from central_server.api.deps import Conn, OfficeStaff, SiteManager, check_site_scope
-from central_server.api.domain_schemas import GeofenceCreate, GeofencePublic, SiteDetails
 from central_server.org.employees import add_geofence, list_geofences, set_site_details
+from central_server.org.schemas import GeofenceCreate, GeofencePublic, SiteDetails
 
 router = APIRouter(prefix="/api/v1/sites", tags=["geofences"])
 

@@ -5,7 +5,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 
 from central_server.api.deps import Conn, SiteManager, StateAdmin
-from central_server.api.domain_schemas import ImportResult
 from central_server.errors import TooLarge
 from central_server.org.csv_import import (
     EMPLOYEE_COLUMNS,
@@ -14,6 +13,7 @@ from central_server.org.csv_import import (
     import_employees,
     import_sites,
 )
+from central_server.org.schemas import ImportResult
 
 router = APIRouter(prefix="/api/v1/import", tags=["import"])
 

@@ -2,10 +2,9 @@
 their seniors, and whether a site keeps the photos."""
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from central_server.access.tokens import Principal, Role
 from central_server.api.deps import (
@@ -19,7 +18,6 @@ from central_server.api.deps import (
     own_employee_id,
     scoped_sites,
 )
-from central_server.api.domain_schemas import CheckinCreate
 from central_server.attendance.day import day_bounds, parse_day
 from central_server.errors import Forbidden
 from central_server.field.inspections import (
@@ -28,89 +26,15 @@ from central_server.field.inspections import (
     record_inspection,
     set_keep_photos,
 )
-from central_server.org.geofence import INDIA_BBOX, GeofenceError, _check_position
+from central_server.field.schemas import (
+    FLAGS,
+    InspectionCreate,
+    InspectionPublic,
+    OfficerSummary,
+    PhotoPolicy,
+)
 
 router = APIRouter(prefix="/api/v1/inspections", tags=["inspections"])
-
-_checkin = CheckinCreate.model_fields
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-FLAGS = Literal["repeat_village", "no_tour", "accuracy_too_poor", "device_clock_skew", "queued_offline"]
-
-
-class InspectionCreate(BaseModel):
-    """One site visit on tour. Times carry their zone (Z or +05:30); lat/lon/accuracy as for check-ins."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    idempotency_key: Annotated[str, _checkin["idempotency_key"]]
-    lat: Annotated[float, _checkin["lat"]]
-    lon: Annotated[float, _checkin["lon"]]
-    accuracy_m: Annotated[float, _checkin["accuracy_m"]]
-    device_time: Annotated[str, _checkin["device_time"]]
-    device_sent_time: Annotated[str | None, _checkin["device_sent_time"]] = None
-    block: Text
-    village: Text
-    work_item: Text
-    notes: Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)] = ""
-    photo_jpeg_b64: Annotated[str, StringConstraints(min_length=16, max_length=1_400_000)] = Field(
-        description="base64 JPEG; only its sha256 and size are kept unless the site keeps photos")
-
-    # The same checks as a check-in's times, and the geofence module's service-area and swapped-order checks.
-    _instant = field_validator("device_time", "device_sent_time")(CheckinCreate._instant.__func__)
-
-    @model_validator(mode="after")
-    def _in_service_area(self) -> "InspectionCreate":
-        try:
-            _check_position([self.lon, self.lat], "lat/lon", INDIA_BBOX)
-        except GeofenceError as e:
-            raise ValueError(str(e)) from e
-        return self
-
-
-class InspectionPublic(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    inspection_id: str
-    employee_id: str
-    site_id: str
-    tour_id: int | None
-    lat: float
-    lon: float
-    accuracy_m: float
-    block: str
-    village: str
-    work_item: str
-    notes: str
-    device_time: str
-    event_time: str
-    received_at: str
-    photo_sha256: str
-    photo_bytes: int
-    photo_kept: bool
-    flags: list[str]
-    replayed: bool = False
-
-
-class VillageVisits(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    village: str
-    visits: int
-
-
-class OfficerSummary(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    employee_id: str
-    inspections: int
-    repeat_village: int = Field(description="inspections flagged repeat_village")
-    villages: list[VillageVisits]
-
-
-class PhotoPolicy(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    keep_photos: bool
 
 
 @router.post("", response_model=InspectionPublic,

@@ -1,10 +1,9 @@
 """/api/v1/tasks and /api/v1/notices for officers; /api/v1/me/tasks and /api/v1/me/notices for the mobile app.
 A new notice also goes to the kiosks of every site it reaches, as a signed `notices` downlink."""
 
-from typing import Annotated, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Request, status
-from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
 
 from central_server.access.tokens import Principal, Role
 from central_server.api.deps import (
@@ -19,10 +18,17 @@ from central_server.api.deps import (
     own_employee_id,
     scoped_sites,
 )
-from central_server.api.domain_schemas import Day
 from central_server.downlink.keys import load_or_create_signing_key
 from central_server.downlink.publish import deliver_notices
 from central_server.errors import Forbidden, NotFound
+from central_server.field.schemas import (
+    NoticeCreate,
+    NoticePublic,
+    NoticeSent,
+    TaskCreate,
+    TaskDone,
+    TaskPublic,
+)
 from central_server.field.tasks import (
     assign_task,
     list_notices,
@@ -32,78 +38,8 @@ from central_server.field.tasks import (
     send_notice,
 )
 from central_server.org.employees import get_employee
-from hajiri_wire.record import PersonId, SiteId
 
 router = APIRouter(tags=["tasks"])
-
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Body = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class TaskCreate(Strict):
-    employee_id: PersonId
-    title: Title
-    details: Body = ""
-    due_day: Day | None = None
-
-
-class TaskPublic(Strict):
-    id: int
-    employee_id: str
-    site_id: str
-    title: str
-    details: str
-    due_day: str | None
-    status: str
-    assigned_by: str
-    done_note: str | None
-    created_at: str
-    updated_at: str
-
-
-class TaskDone(Strict):
-    note: Body = ""
-
-
-class NoticeCreate(Strict):
-    audience: Literal["site", "district", "all"]
-    site_id: SiteId | None = None
-    district: Title | None = None
-    title: Title
-    body: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-
-    @model_validator(mode="after")
-    def _target(self) -> "NoticeCreate":
-        if (self.audience == "site") != (self.site_id is not None):
-            raise ValueError("site_id is given exactly when audience is 'site'")
-        if (self.audience == "district") != (self.district is not None):
-            raise ValueError("district is given exactly when audience is 'district'")
-        return self
-
-
-class NoticePublic(Strict):
-    id: int
-    audience: str
-    site_id: str | None
-    district: str | None
-    title: str
-    body: str
-    sent_by: str
-    created_at: str
-
-
-class KioskDelivery(Strict):
-    devices: int  # active kiosks at the sites the notice reaches
-    published: bool
-    error: str | None = None  # why not (yet): the notice is stored; POST .../downlink/devices/{id}/republish
-
-
-class NoticeSent(NoticePublic):
-    kiosks: KioskDelivery
 
 
 @router.post("/api/v1/tasks", status_code=status.HTTP_201_CREATED, response_model=TaskPublic)

@@ -2,45 +2,21 @@
 
 import base64
 import binascii
-from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, HTTPException, Request, status
-from pydantic import Field, StringConstraints
+from fastapi import APIRouter, Request, status
 
 from central_server.api.deps import Conn, ItStaffOrHead, check_employee_access
-from central_server.api.domain_schemas import Strict
 from central_server.attendance.face_templates import (
-    TemplateError,
-    TemplateKeyError,
     enrol_photos,
     remove_templates,
     template_rows,
 )
+from central_server.attendance.schemas import TemplatePhotos, TemplatesPublic
 from central_server.errors import Invalid
 from edge_models.opencv_runtime import BadFrame, decode_image
 
 router = APIRouter(prefix="/api/v1/employees", tags=["templates"])
-
-MAX_PHOTO_B64 = 1_400_000  # about 1 MiB of image
-
-
-class TemplatePhotos(Strict):
-    photos_b64: Annotated[list[Annotated[str, StringConstraints(min_length=16, max_length=MAX_PHOTO_B64)]],
-                          Field(min_length=1, max_length=10)] = Field(
-        description="1-10 photos (base64 JPEG or PNG), each with exactly one face; used once, never stored")
-
-
-class TemplateInfo(Strict):
-    template_no: int
-    model_version: str
-    created_at: str
-
-
-class TemplatesPublic(Strict):
-    employee_id: str
-    added: list[int] = Field(description="template numbers added by this request (empty on a listing)")
-    templates: list[TemplateInfo]
 
 
 def decode_photos(photos_b64: list[str]) -> list:
@@ -69,13 +45,7 @@ def post_templates(employee_id: str, body: TemplatePhotos, request: Request, con
     AES-256-GCM encrypted under the server's key. The photos themselves are not kept."""
     check_employee_access(conn, who, employee_id)
     images = decode_photos(body.photos_b64)
-    try:
-        added = enrol_photos(conn, employee_id, images, request.app.state.config.templates_key_path,
-                             actor=who.label)
-    except TemplateError as e:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"photos_b64: {e}") from e
-    except TemplateKeyError as e:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(e)) from e
+    added = enrol_photos(conn, employee_id, images, request.app.state.config.templates_key_path, actor=who.label)
     return _listing(conn, employee_id, added)
 
 

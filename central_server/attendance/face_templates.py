@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from central_server.access.audit import write_audit
 from central_server.db.schema import employee_templates
+from central_server.errors import Invalid, Unavailable
 from edge_models.liveness.cues import frame_cues
 from edge_models.liveness.faces import Found, find_face
 from edge_models.liveness.fusion import load_fusion
@@ -25,12 +26,13 @@ NONCE_LEN = 12
 MAX_TEMPLATES = 20  # per employee: enough for glasses / no glasses, beard, age; a cap against a runaway script
 
 
-class TemplateError(ValueError):
-    """Enrolment input that cannot become a template (no face, several faces, wrong size, too many)."""
+class TemplateError(Invalid, ValueError):
+    """Enrolment input that cannot become a template (no face, several faces, wrong size, too many): 422."""
 
 
-class TemplateKeyError(RuntimeError):
-    """The server's template key file is missing, unreadable, too open, or not the key the templates used."""
+class TemplateKeyError(Unavailable, RuntimeError):
+    """The server's template key file is missing, unreadable, too open, or not the key the templates used:
+    503 (the operator fixes the file; the request can be sent again)."""
 
 
 @dataclass(frozen=True)
@@ -190,8 +192,12 @@ def enrol_embeddings(conn: sa.Connection, employee_id: str, embeddings: np.ndarr
 
 def enrol_photos(conn: sa.Connection, employee_id: str, images: list[np.ndarray], key_path: Path, *,
                  actor: str) -> list[int]:
-    """Detect, align and embed each photo (exactly one face each), then store the templates encrypted."""
-    return enrol_embeddings(conn, employee_id, embed_photos(images), key_path, actor=actor)
+    """Detect, align and embed each photo (exactly one face each), then store the templates encrypted. A
+    TemplateError names the request field the photos came in (photos_b64)."""
+    try:
+        return enrol_embeddings(conn, employee_id, embed_photos(images), key_path, actor=actor)
+    except TemplateError as e:
+        raise TemplateError(f"photos_b64: {e}") from e
 
 
 def load_templates(conn: sa.Connection, employee_id: str, key_path: Path,

@@ -15,15 +15,13 @@ from central_server.config import MqttConfig
 from central_server.downlink.keys import DownlinkKeyError
 from central_server.downlink.versions import (
     DownlinkError,
-    NoEncKey,
-    NoTargets,
     Stored,
     make_notices,
     mark_published,
     notice_devices,
     target_devices,
 )
-from central_server.errors import Conflict, Invalid, NotFound
+from central_server.errors import Conflict, Invalid
 from hajiri_wire import DeviceKey, WireError
 
 log = logging.getLogger(__name__)
@@ -103,12 +101,8 @@ def store_versions(engine: Engine, key: DeviceKey, site_id: str | None, device_i
     try:
         with engine.begin() as conn:
             return build(conn, key, target_devices(conn, site_id, device_ids))
-    # Refusals of the wire or versions layers, which do not know HTTP: said with their status here.
-    except NoTargets as e:
-        raise NotFound(str(e)) from e
-    except NoEncKey as e:
-        raise Conflict(str(e)) from e
-    except (DownlinkError, WireError) as e:
+    # NoTargets (404), NoEncKey (409) and DownlinkError (422) carry their status; the wire layer knows no HTTP.
+    except WireError as e:
         raise Invalid(str(e)) from e
     except sa.exc.IntegrityError as e:
         raise PublishRaced("another publish for these devices ran at the same time; try again") from e

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from central_server.access.audit import write_audit
 from central_server.db.schema import devices, downlink_status, downlink_versions
 from central_server.downlink.keys import get_enc_key
+from central_server.errors import Conflict, Invalid, NotFound
 from central_server.field.tasks import notices_for_site, sites_reached
 from edge_models.thresholds import match_margin, match_threshold
 from hajiri_common.timefmt import parse_utc_iso, utc_iso
@@ -31,15 +32,15 @@ from hajiri_wire.downlink import (
 from hajiri_wire.site_config import SiteSettings
 
 
-class DownlinkError(ValueError):
-    """A downlink that cannot be made as asked; the message names what was wrong."""
+class DownlinkError(Invalid):
+    """A downlink that cannot be made as asked (422); the message names what was wrong."""
 
 
-class NoTargets(DownlinkError):
+class NoTargets(NotFound, DownlinkError):
     """No active device matches the request (unknown ids, revoked devices, an empty site)."""
 
 
-class NoEncKey(DownlinkError):
+class NoEncKey(Conflict, DownlinkError):
     """A gallery for a device whose X25519 key was never registered: it could not decrypt it."""
 
 

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from central_server.api.schemas import DeviceHealthPublic
+from central_server.devices.schemas import DeviceHealthPublic
 
 
 class DeviceLivenessPublic(DeviceHealthPublic):

@@ -67,7 +67,7 @@ def _in_box(lon: float, lat: float, box: tuple[float, float, float, float]) -> b
     return box[0] <= lon <= box[2] and box[1] <= lat <= box[3]
 
 
-def _check_position(pos: object, where: str, region: tuple[float, float, float, float] | None) -> tuple[float, float]:
+def check_position(pos: object, where: str, region: tuple[float, float, float, float] | None) -> tuple[float, float]:
     if (not isinstance(pos, list | tuple) or len(pos) not in (2, 3)
             or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in pos)):
         raise GeofenceError(f"{where}: a position is [longitude, latitude] (two numbers), got {pos!r}")
@@ -89,7 +89,7 @@ def _check_position(pos: object, where: str, region: tuple[float, float, float, 
 def _ring(raw: object, where: str, region: tuple[float, float, float, float] | None) -> list[tuple[float, float]]:
     if not isinstance(raw, list):
         raise GeofenceError(f"{where}: a ring is a list of [longitude, latitude] positions")
-    points = [_check_position(p, f"{where} position {i}", region) for i, p in enumerate(raw)]
+    points = [check_position(p, f"{where} position {i}", region) for i, p in enumerate(raw)]
     if points and points[0] != points[-1]:
         points.append(points[0])  # GeoJSON rings repeat the first point; close an open ring for the user
     if len(set(points)) < 3 or len(points) < 4:

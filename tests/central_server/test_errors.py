@@ -10,9 +10,11 @@ from central_server.access.users import NoSuchUser, UserError
 from central_server.attendance.checkins import CheckinRejected
 from central_server.attendance.day import BadDay, parse_day
 from central_server.attendance.explanations import ExplanationError, ExplanationNotFound
+from central_server.attendance.face_templates import TemplateError, TemplateKeyError
 from central_server.attendance.rollcall import NoCurfew
 from central_server.downlink.keys import DownlinkKeyError, SigningKeyUnusable
 from central_server.downlink.publish import PublishRaced
+from central_server.downlink.versions import DownlinkError, NoEncKey, NoTargets
 from central_server.errors import (
     Conflict,
     DomainError,
@@ -82,6 +84,7 @@ def test_a_bad_day_names_its_parameter():
     (UserError, 422), (NoSuchUser, 404), (TokenError, 422), (ExplanationError, 409), (ExplanationNotFound, 404),
     (TaskNotFound, 404), (GeofenceError, 422), (NoCurfew, 422), (ReportInputError, 422), (BadDay, 422),
     (DownlinkKeyError, 422), (SigningKeyUnusable, 500), (PublishRaced, 409), (EvidenceUnreadable, 409),
+    (TemplateError, 422), (TemplateKeyError, 503), (DownlinkError, 422), (NoTargets, 404), (NoEncKey, 409),
 ])
 def test_service_errors_carry_their_status(cls, status):
     assert issubclass(cls, DomainError) and cls("x").status_code == status

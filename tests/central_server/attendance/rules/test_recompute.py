@@ -204,7 +204,7 @@ def test_days_outside_employment_are_not_employed_not_absent_and_raise_nothing(e
 def test_an_employment_period_that_ends_before_it_starts_is_refused():
     from pydantic import ValidationError
 
-    from central_server.api.domain_schemas import EmployeeCreate
+    from central_server.org.schemas import EmployeeCreate
 
     base = {"employee_id": "emp-9", "name": "X", "site_id": "office-1"}
     with pytest.raises(ValidationError, match="left_on 2026-11-01 is before joined_on 2026-11-20"):

@@ -127,7 +127,7 @@ def test_default_shift_and_rule_from_row():
 def test_shift_definitions_are_checked(over, message):
     from pydantic import ValidationError
 
-    from central_server.api.domain_schemas import ShiftCreate
+    from central_server.org.schemas import ShiftCreate
 
     base = {"shift_id": "s1", "name": "Day", "start_time": "10:00", "end_time": "17:30"}
     with pytest.raises(ValidationError, match=re.escape(message)):

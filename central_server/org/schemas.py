@@ -1,26 +1,41 @@
-"""Request and response bodies of the domain API: employees, shifts, geofences, leave, check-ins, days."""
+"""Request and response bodies of the register: sites, people, departments, shifts, employees, geofences,
+holidays, leave and tours, CSV imports."""
 
-import re
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
+from central_server.schema_base import ClockTime, Day, Name, Slug, Strict
 from hajiri_wire.record import PersonId, SiteId
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Slug = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
-Day = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
-ClockTime = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 Mobile = Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{10,15}$")]
+
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
 EMPLOYEE_ROLES = ("staff", "field_staff", "office_head", "warden", "ddo", "it_staff", "resident")
-# Wire-style instant with an explicit offset: a phone's local time must say which zone it is in.
-_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$")
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SiteCreate(Strict):
+    site_id: SiteId
+    name: Name
+    kind: Literal["office", "hostel", "field"] = "office"
+
+
+class SitePublic(SiteCreate):
+    created_at: str
+
+
+class PersonCreate(Strict):
+    person_id: PersonId
+    name: Name
+    site_id: SiteId
+
+
+class PersonPublic(PersonCreate):
+    created_at: str
 
 
 class DepartmentCreate(Strict):
@@ -144,98 +159,6 @@ class LeaveCreate(AbsenceCreate):
 
 class TourCreate(AbsenceCreate):
     purpose: Name
-
-
-class TokenIssued(Strict):
-    employee_id: str
-    token: str = Field(description="shown once; store it on the phone")
-
-
-class CheckinCreate(Strict):
-    """A mobile check-in. Times carry their zone (Z or +05:30)."""
-
-    employee_id: PersonId
-    idempotency_key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{8,128}$")] = Field(
-        description="unique per check-in on the phone; a resend with the same key returns the first result")
-    event: Literal["IN", "OUT"]
-    lat: Annotated[float, Field(ge=-90, le=90)]
-    lon: Annotated[float, Field(ge=-180, le=180)]
-    accuracy_m: Annotated[float, Field(gt=0, le=100_000)]
-    device_time: str = Field(description="when the phone took the check-in, by its clock")
-    device_sent_time: str | None = Field(
-        None, description="the phone's clock when it sent this request; lets the server tell a queued "
-                          "check-in from a wrong clock")
-    selfie_jpeg_b64: Annotated[str, StringConstraints(min_length=16, max_length=400_000)]
-    mock_location: bool | None = Field(None, description="client hint: the OS reported a mock location")
-    app_version: Annotated[str, StringConstraints(max_length=40)] | None = None
-
-    @field_validator("device_time", "device_sent_time")
-    @classmethod
-    def _instant(cls, v: str | None) -> str | None:
-        if v is not None and not _INSTANT.match(v):
-            raise ValueError(f"{v!r} is not an ISO 8601 instant with a zone, e.g. 2026-11-25T09:58:03+05:30")
-        return v
-
-
-class CheckinPublic(Strict):
-    checkin_id: str
-    employee_id: str
-    event: str
-    lat: float
-    lon: float
-    accuracy_m: float
-    device_time: str
-    event_time: str
-    received_at: str
-    geofence_id: int | None
-    distance_m: float | None
-    flags: list[str]
-    selfie_status: str
-    replayed: bool = Field(False, description="true when this answers a resend of an earlier request")
-
-
-class RecomputeRequest(Strict):
-    dates: Annotated[list[Day], Field(min_length=1, max_length=62)]
-    employee_id: PersonId | None = None
-    site_id: SiteId | None = None
-
-
-class DayPublic(Strict):
-    employee_id: str
-    name: str
-    site_id: str
-    day: str
-    status: str
-    first_in: str | None
-    last_out: str | None
-    worked_minutes: int | None
-    late_minutes: int
-    early_minutes: int
-    flags: list[str]
-    events: int
-
-
-class ExplanationPublic(Strict):
-    id: int
-    employee_id: str
-    day: str
-    reason: str
-    ref: str
-    status: str
-    reply: str | None
-    decided_by: str | None
-    decision_note: str | None
-    created_at: str
-    updated_at: str
-
-
-class ExplanationReply(Strict):
-    reply: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-
-
-class ExplanationDecision(Strict):
-    accept: bool
-    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = ""
 
 
 class ImportRowError(Strict):

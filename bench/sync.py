@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from central_server.db.engine import make_engine
 from central_server.db.migrate import migrate
 from central_server.db.schema import records
-from central_server.org.registry import register_device
+from central_server.devices.registry import register_device
 from hajiri_wire.topics import SERVER_USER
 from kiosk.store import Observation, all_records, append_record, open_store
 from provisioning.broker import LocalBroker

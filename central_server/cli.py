@@ -11,8 +11,8 @@ from central_server.access.users import UserError, create_user
 from central_server.config import ServerConfig, load_server_config
 from central_server.db.engine import make_engine
 from central_server.db.migrate import migrate
+from central_server.devices.registry import register_device
 from central_server.errors import DomainError
-from central_server.org.registry import register_device
 from hajiri_common.config import ConfigError
 
 

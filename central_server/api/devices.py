@@ -7,9 +7,9 @@ from fastapi import APIRouter, Query, status
 from central_server.api.deps import Conn, ItStaff
 from central_server.devices.heartbeat import DEFAULT_SILENT_AFTER_S
 from central_server.devices.inventory import clock_report, devices_with_health, verify_device_chain
+from central_server.devices.registry import list_devices, register_device, revoke_device
 from central_server.devices.schemas import ChainReport, DeviceCreate, DevicePublic, HeartbeatReport
 from central_server.evidence.schemas import DeviceLivenessPublic
-from central_server.org.registry import list_devices, register_device, revoke_device
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
 

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Request, status
 
 from central_server.api.deps import ItStaffApart
 from central_server.config import ServerConfig
+from central_server.devices.registry import get_device
 from central_server.downlink.keys import load_or_create_signing_key, set_enc_key
 from central_server.downlink.publish import publish_stored, store_versions
 from central_server.downlink.schemas import (
@@ -23,7 +24,6 @@ from central_server.downlink.versions import (
     make_gallery,
 )
 from central_server.errors import NotFound
-from central_server.org.registry import get_device
 from edge_models.opencv_runtime import EMBEDDING_DIM
 from hajiri_wire import DeviceKey, public_key_b64
 from hajiri_wire.downlink import GalleryContent, key_id

@@ -3,8 +3,8 @@
 from fastapi import APIRouter, status
 
 from central_server.api.deps import Conn, ItStaffOrHead, check_site_scope
-from central_server.org.registry import create_person, list_people
 from central_server.org.schemas import PersonCreate, PersonPublic
+from central_server.org.sites import create_person, list_people
 
 router = APIRouter(prefix="/api/v1/people", tags=["people"])
 

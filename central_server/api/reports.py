@@ -16,7 +16,7 @@ from central_server.access.tokens import Principal, Role, district_site_ids
 from central_server.api.deps import Conn, ReportReader, check_employee_access, scoped_query, sites_visible_to
 from central_server.attendance.day import parse_day
 from central_server.errors import Forbidden, Invalid, NotFound
-from central_server.org.registry import site_exists
+from central_server.org.sites import site_exists
 from central_server.reports import (
     ReportScope,
     build_monthly,

@@ -3,8 +3,8 @@
 from fastapi import APIRouter, status
 
 from central_server.api.deps import Conn, ItStaffOrHead, StateAdmin
-from central_server.org.registry import create_site, list_sites
 from central_server.org.schemas import SiteCreate, SitePublic
+from central_server.org.sites import create_site, list_sites
 
 router = APIRouter(prefix="/api/v1/sites", tags=["sites"])
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from central_server.db.schema import clock_anchors, record_times, records
 from central_server.devices.heartbeat import device_health, latest_heartbeats
-from central_server.org.registry import get_device, list_devices
+from central_server.devices.registry import get_device, list_devices
 from hajiri_common.timefmt import utc_iso
 from hajiri_wire import AttendanceRecord, WireError, load_public_key, verify_chain, verify_record
 

@@ -10,8 +10,8 @@ from pydantic import BaseModel, ValidationError
 from central_server.db.schema import departments, employees, shifts, sites
 from central_server.errors import Invalid
 from central_server.org.employees import create_employee, set_site_details
-from central_server.org.registry import create_site
 from central_server.org.schemas import EmployeeCreate, SiteCreate, SiteDetails
+from central_server.org.sites import create_site
 from central_server.schema_base import Strict
 
 MAX_CSV_BYTES = 5 * 1024 * 1024

@@ -18,7 +18,7 @@ from central_server.db.schema import (
     sites,
 )
 from central_server.org.geofence import Fence, GeofenceError, parse_fence
-from central_server.org.registry import AlreadyExists, Missing, NotRegistered
+from central_server.org.sites import AlreadyExists, Missing, NotRegistered
 from hajiri_common.timefmt import utc_iso
 
 

@@ -13,7 +13,8 @@ from central_server.config import ServerConfig
 from central_server.db.engine import make_engine
 from central_server.db.migrate import migrate
 from central_server.db.schema import metadata  # every table, so the PostgreSQL clean-up empties them all
-from central_server.org.registry import create_site, register_device
+from central_server.devices.registry import register_device
+from central_server.org.sites import create_site
 from hajiri_wire import GENESIS_HASH, AttendanceRecord, DeviceKey, UnsignedRecord, record_hash, sign_record
 from hajiri_wire.ids import uuid7
 

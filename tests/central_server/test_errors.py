@@ -12,6 +12,7 @@ from central_server.attendance.day import BadDay, parse_day
 from central_server.attendance.explanations import ExplanationError, ExplanationNotFound
 from central_server.attendance.face_templates import TemplateError, TemplateKeyError
 from central_server.attendance.rollcall import NoCurfew
+from central_server.devices.registry import BadPublicKey
 from central_server.downlink.keys import DownlinkKeyError, SigningKeyUnusable
 from central_server.downlink.publish import PublishRaced
 from central_server.downlink.versions import DownlinkError, NoEncKey, NoTargets
@@ -32,7 +33,7 @@ from central_server.field.inspections import InspectionRejected
 from central_server.field.tasks import TaskNotFound
 from central_server.org.csv_import import ImportFailed, RowError
 from central_server.org.geofence import GeofenceError
-from central_server.org.registry import AlreadyExists, BadPublicKey, Missing, NotRegistered, RegistryError
+from central_server.org.sites import AlreadyExists, Missing, NotRegistered, RegistryError
 from central_server.reports.period import ReportInputError
 
 

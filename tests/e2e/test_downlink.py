@@ -21,8 +21,8 @@ from central_server.config import ServerConfig
 from central_server.db.engine import make_engine
 from central_server.db.migrate import migrate
 from central_server.db.schema import downlink_versions
+from central_server.devices.registry import register_device
 from central_server.downlink.publish import publish_retained
-from central_server.org.registry import register_device
 from edge_models.opencv_runtime import EMBEDDING_DIM, Detector, Embedder
 from hajiri_wire import DeviceKey, topics
 from hajiri_wire.downlink import encode_envelope, sign_envelope, template_b64

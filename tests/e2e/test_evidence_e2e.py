@@ -17,8 +17,9 @@ from central_server.app import create_app
 from central_server.config import ServerConfig
 from central_server.db.engine import make_engine
 from central_server.db.schema import audit_log, evidence
+from central_server.devices.registry import register_device
 from central_server.evidence.ingest import server_evidence_key
-from central_server.org.registry import create_site, register_device
+from central_server.org.sites import create_site
 from edge_models.opencv_runtime import Detector, Embedder, read_image
 from hajiri_common.timefmt import utc_iso
 from hajiri_demo.walkpast import make_background

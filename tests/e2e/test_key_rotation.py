@@ -22,7 +22,7 @@ from central_server.config import ServerConfig
 from central_server.db.engine import make_engine
 from central_server.db.migrate import migrate
 from central_server.db.schema import device_keys, devices, records, rejections
-from central_server.org.registry import register_device
+from central_server.devices.registry import register_device
 from hajiri_wire import DeviceKey, load_public_key, topics
 from hajiri_wire.errors import BadSignature
 from hajiri_wire.key_rotation import decode_answer, encode_rotation, sign_rotation

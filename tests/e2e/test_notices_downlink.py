@@ -17,8 +17,9 @@ from central_server.app import create_app
 from central_server.config import ServerConfig
 from central_server.db.engine import make_engine
 from central_server.db.migrate import migrate
+from central_server.devices.registry import register_device
 from central_server.org.employees import set_site_details
-from central_server.org.registry import create_site, register_device
+from central_server.org.sites import create_site
 from kiosk.screen import NOTICES_FILE, SCRIPT, screen_state, serve_screen
 from kiosk.store import open_store
 from provisioning.identity import create_identity, install_server_key

@@ -18,7 +18,7 @@ from bench.sync import start_workers, stop_workers
 from central_server.db.engine import make_engine
 from central_server.db.migrate import migrate
 from central_server.db.schema import records, rejections
-from central_server.org.registry import register_device
+from central_server.devices.registry import register_device
 from hajiri_common.timefmt import parse_utc_iso
 from hajiri_wire import Ack, RecordBatch, UnsignedRecord, decode_ack, encode_batch, sign_record, topics
 from hajiri_wire.messages import MAX_PAYLOAD_BYTES

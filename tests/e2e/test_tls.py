@@ -19,8 +19,9 @@ from central_server.config import ServerConfig
 from central_server.db.engine import make_engine
 from central_server.db.migrate import migrate
 from central_server.db.schema import records
+from central_server.devices.registry import register_device
 from central_server.ingest.worker import IngestWorker
-from central_server.org.registry import create_site, register_device
+from central_server.org.sites import create_site
 from hajiri_wire import topics
 from hajiri_wire.topics import SERVER_USER
 from kiosk.store import Observation, append_record, open_store

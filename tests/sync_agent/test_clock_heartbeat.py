@@ -11,8 +11,8 @@ from central_server.config import ServerConfig
 from central_server.db.engine import make_engine
 from central_server.db.migrate import migrate
 from central_server.db.schema import device_heartbeats, record_times
+from central_server.devices.registry import register_device
 from central_server.ingest.worker import IngestWorker
-from central_server.org.registry import register_device
 from hajiri_common.timefmt import parse_utc_iso
 from hajiri_wire import Heartbeat
 from kiosk.clock import boot_id

@@ -28,7 +28,7 @@ from central_server.config import AccessConfig, ServerConfig
 from central_server.db.engine import make_engine
 from central_server.db.schema import audit_log, login_attempts, users
 from central_server.org.employees import create_employee
-from central_server.org.registry import create_site
+from central_server.org.sites import create_site
 
 PASSWORD = "correct horse battery"
 

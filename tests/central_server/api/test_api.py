@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from central_server.app import create_app
 from central_server.db.schema import people, records
 from central_server.ingest.records import ingest_payload
-from central_server.org.registry import create_person
+from central_server.org.sites import create_person
 from hajiri_wire import RecordBatch, encode_batch, topics
 
 

@@ -10,7 +10,7 @@ from central_server.api.deps import check_site_scope, only_own_employee, scoped_
 from central_server.app import create_app
 from central_server.errors import Forbidden, Invalid
 from central_server.org.employees import create_employee
-from central_server.org.registry import create_site
+from central_server.org.sites import create_site
 
 ROLE = {"SA": Role.STATE_ADMIN, "IT": Role.IT_STAFF, "OH": Role.OFFICE_HEAD, "WA": Role.WARDEN,
         "DO": Role.DISTRICT_OFFICER, "EM": Role.EMPLOYEE}

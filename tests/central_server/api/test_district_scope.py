@@ -19,7 +19,7 @@ from central_server.db.schema import leaves, tours
 from central_server.field.inspections import record_inspection
 from central_server.field.tasks import assign_task, send_notice
 from central_server.org.employees import add_absence, create_employee, set_site_details
-from central_server.org.registry import create_site
+from central_server.org.sites import create_site
 
 D = "2026-11-25"
 # Khurda has two hostels, Cuttack one; Puri's only office has no curfew.

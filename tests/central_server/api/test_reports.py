@@ -18,7 +18,7 @@ from central_server.access.tokens import Role, create_token
 from central_server.app import create_app
 from central_server.config import ServerConfig
 from central_server.org.employees import create_employee, set_site_details
-from central_server.org.registry import create_site
+from central_server.org.sites import create_site
 from central_server.reports.export import per_employee_days
 from central_server.reports.monthly import MONTHLY_COLUMNS
 from central_server.reports.pdf_writer import ROWS_PER_PAGE

@@ -8,7 +8,7 @@ from central_server.access.tokens import Role, TokenError, create_token
 from central_server.app import create_app
 from central_server.config import ServerConfig
 from central_server.org.employees import create_employee
-from central_server.org.registry import create_site
+from central_server.org.sites import create_site
 
 D = "2026-11-25"
 

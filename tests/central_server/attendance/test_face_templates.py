@@ -18,7 +18,7 @@ from central_server.attendance.face_templates import (
 )
 from central_server.config import ServerConfig, load_server_config
 from central_server.org.employees import create_employee
-from central_server.org.registry import create_site
+from central_server.org.sites import create_site
 
 
 def unit_rows(n: int, seed: int = 0) -> np.ndarray:

@@ -11,7 +11,7 @@ from central_server.config import ServerConfig
 from central_server.db.schema import leaves
 from central_server.ingest.records import ingest_payload
 from central_server.org.employees import add_absence, create_employee, set_site_details
-from central_server.org.registry import create_site
+from central_server.org.sites import create_site
 from hajiri_wire import RecordBatch, encode_batch, topics
 
 DAY = "2026-11-20"  # a past day: the roll-call is as of its end

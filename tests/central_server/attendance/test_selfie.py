@@ -26,7 +26,7 @@ from central_server.attendance.face_templates import (
 from central_server.config import ServerConfig
 from central_server.db.schema import checkin_selfies, checkins, employee_templates
 from central_server.org.employees import add_geofence, create_employee
-from central_server.org.registry import create_site
+from central_server.org.sites import create_site
 from edge_models.thresholds import match_threshold
 from hajiri_demo.faces import FaceDataDownloadError, crop_face, detect_faces, load_face_set, load_image
 from model_lab.liveness.attacks import attack_still

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from central_server.devices.registry import register_device
 from central_server.downlink.keys import load_or_create_signing_key
 from central_server.downlink.status import ROUTE, record_status
 from central_server.downlink.versions import device_downlink, make_gallery
 from central_server.ingest.handling import Context, Publish, run_one
-from central_server.org.registry import register_device
 from hajiri_wire import DeviceKey, topics
 from hajiri_wire.downlink import (
     DownlinkStatus,

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from central_server.devices.registry import BadPublicKey, register_device, revoke_device
 from central_server.downlink.keys import DownlinkKeyError, load_or_create_signing_key
 from central_server.downlink.versions import (
     DownlinkError,
@@ -17,7 +18,6 @@ from central_server.downlink.versions import (
     mark_published,
     target_devices,
 )
-from central_server.org.registry import BadPublicKey, register_device, revoke_device
 from hajiri_wire import DeviceKey
 from hajiri_wire.downlink import (
     Command,

@@ -16,7 +16,7 @@ from central_server.app import create_app
 from central_server.config import AccessConfig, ServerConfig
 from central_server.db.schema import audit_log, inspections, tours
 from central_server.org.employees import add_absence, create_employee, set_site_details
-from central_server.org.registry import create_site
+from central_server.org.sites import create_site
 
 LAT, LON = 20.2961, 85.8245  # Bhubaneswar
 

@@ -3,6 +3,7 @@ kiosk's envelope derived from the notices table (newest first, versioned by the 
 
 import pytest
 
+from central_server.devices.registry import register_device, revoke_device
 from central_server.downlink.versions import (
     NOTICES_ON_KIOSK,
     device_downlink,
@@ -13,7 +14,7 @@ from central_server.downlink.versions import (
 )
 from central_server.field.tasks import send_notice, sites_reached
 from central_server.org.employees import set_site_details
-from central_server.org.registry import create_site, register_device, revoke_device
+from central_server.org.sites import create_site
 from hajiri_wire import DeviceKey
 from hajiri_wire.downlink import MAX_BYTES, NOTICE_TEXT_CHARS, decode_envelope, parse_payload, verify_envelope
 

@@ -11,7 +11,7 @@ from central_server.config import ServerConfig
 from central_server.db.schema import audit_log
 from central_server.field.tasks import notices_for_site
 from central_server.org.employees import create_employee, set_site_details
-from central_server.org.registry import create_site
+from central_server.org.sites import create_site
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
+from central_server.devices.registry import revoke_device
 from central_server.ingest.guard import Device, Refused, Uplink, active_device, screen
-from central_server.org.registry import revoke_device
 from hajiri_wire import Heartbeat, RecordBatch, encode_batch, topics
 from hajiri_wire.downlink import DownlinkStatus
 from tests.central_server.ingest.uplinks import payload_of

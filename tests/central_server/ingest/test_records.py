@@ -8,9 +8,9 @@ import pytest
 import sqlalchemy as sa
 
 from central_server.db.schema import records, rejections
+from central_server.devices.registry import revoke_device
 from central_server.ingest.records import ingest_payload, settle_links
 from central_server.ingest.rejections import IngestStats
-from central_server.org.registry import revoke_device
 from hajiri_wire import RecordBatch, encode_batch, topics
 from hajiri_wire.messages import MAX_PAYLOAD_BYTES
 

@@ -5,10 +5,10 @@ import pytest
 import sqlalchemy as sa
 
 from central_server.db.schema import downlink_status, rejections
+from central_server.devices.registry import revoke_device
 from central_server.ingest.handling import Context, Publish
 from central_server.ingest.rejections import IngestStats
 from central_server.ingest.routes import ROUTES, dispatch, route_of
-from central_server.org.registry import revoke_device
 from hajiri_wire import DeviceKey, decode_ack, topics
 from hajiri_wire.key_rotation import decode_answer, verify_answer
 from tests.central_server.ingest.uplinks import payload_of

@@ -9,7 +9,7 @@ from central_server.app import create_app
 from central_server.config import ServerConfig
 from central_server.db.schema import employees, people, site_details, sites
 from central_server.org.employees import create_shift
-from central_server.org.registry import create_site
+from central_server.org.sites import create_site
 
 SITES_CSV = """site_id,name,kind,district,lat,lon
 office-7,Block Office Khurda,office,Khurda,20.18,85.62

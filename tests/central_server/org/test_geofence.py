@@ -113,7 +113,7 @@ def test_upload_through_the_api_refuses_with_the_reason_and_fences_stay_in_scope
     from central_server.app import create_app
     from central_server.config import ServerConfig
     from central_server.org.employees import create_employee
-    from central_server.org.registry import create_site
+    from central_server.org.sites import create_site
 
     with sqlite_engine.begin() as conn:
         for site in ("office-1", "office-2"):

@@ -23,7 +23,7 @@ from central_server.org.employees import (
     create_shift,
     set_site_details,
 )
-from central_server.org.registry import create_site
+from central_server.org.sites import create_site
 from central_server.reports import (
     Period,
     ReportScope,

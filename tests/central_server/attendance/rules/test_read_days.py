@@ -13,7 +13,7 @@ from central_server.attendance.rules.recompute import (
 )
 from central_server.db.schema import attendance_days, explanations, leaves
 from central_server.org.employees import add_absence, create_employee
-from central_server.org.registry import create_site
+from central_server.org.sites import create_site
 
 TZ = "Asia/Kolkata"
 D = date(2026, 11, 25)  # a Wednesday

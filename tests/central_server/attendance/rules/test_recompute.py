@@ -174,7 +174,7 @@ def test_unsynced_records_without_a_correction_are_flagged(engine, registered):
 @pytest.mark.parametrize("now, expected", [(datetime(2026, 11, 25, 8, 0, tzinfo=UTC), "pending"),
                                            (datetime(2026, 11, 25, 12, 30, tzinfo=UTC), "absent")])
 def test_absence_is_only_raised_once_the_shift_is_over(sqlite_engine, now, expected):
-    from central_server.org.registry import create_site
+    from central_server.org.sites import create_site
 
     with sqlite_engine.begin() as conn:
         create_site(conn, "office-1", "Office", "office", actor="test")

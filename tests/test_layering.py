@@ -105,3 +105,16 @@ def test_central_server_imports_nothing_of_the_kiosk_or_provisioning() -> None:
 
 def test_the_checker_sees_a_circle() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_the_central_server_root_holds_only_the_app_and_its_config() -> None:
+    # Everything else lives in a feature package; a new root module is a package that lost its home.
+    root = {p.name for p in (REPO / "central_server").glob("*.py")}
+    assert root == {"__init__.py", "app.py", "cli.py", "config.py", "errors.py"}
+
+
+def test_the_common_layers_import_no_component() -> None:
+    graph = _graph()
+    components = tuple(p for p in PACKAGES if p not in ("hajiri_wire", "hajiri_common"))
+    assert _crossings(graph, "hajiri_wire", components) == []
+    assert _crossings(graph, "hajiri_common", (*components, "hajiri_wire")) == []

@@ -5,7 +5,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from central_server.access.tokens import Role
-from central_server.schema_base import Strict
+from hajiri_common.strict import Strict
 
 
 class LoginRequest(Strict):

@@ -1,11 +1,10 @@
 """/api/v1/ingest/stats: what the MQTT ingest stored and refused, and the latest refusals."""
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Request
 
 from central_server.api.deps import Conn, ItStaff
-from central_server.db.schema import records, rejections
-from central_server.schema_base import Strict
+from central_server.ingest.rejections import rejection_totals
+from hajiri_common.strict import Strict
 
 router = APIRouter(prefix="/api/v1/ingest", tags=["ingest"])
 
@@ -32,13 +31,5 @@ class IngestStatsPublic(Strict):
 
 @router.get("/stats", response_model=IngestStatsPublic)
 def get_stats(request: Request, conn: Conn, who: ItStaff) -> dict:
-    by_reason = dict(conn.execute(
-        sa.select(rejections.c.reason, sa.func.count()).group_by(rejections.c.reason)).all())
-    latest = conn.execute(sa.select(rejections).order_by(rejections.c.id.desc())
-                          .limit(request.app.state.config.ingest.recent_rejections)).all()
-    return {
-        "since_start": request.app.state.ingest_stats.snapshot(),
-        "stored_total": conn.execute(sa.select(sa.func.count()).select_from(records)).scalar_one(),
-        "rejected_total_by_reason": by_reason,
-        "latest_rejections": [dict(r._mapping) for r in latest],
-    }
+    totals = rejection_totals(conn, request.app.state.config.ingest.recent_rejections)
+    return {"since_start": request.app.state.ingest_stats.snapshot(), **totals}

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator
 
-from central_server.schema_base import Day, Strict
+from hajiri_common.strict import Day, Strict
 from hajiri_wire.record import PersonId, SiteId
 
 # Wire-style instant with an explicit offset: a phone's local time must say which zone it is in.

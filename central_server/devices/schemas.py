@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import StringConstraints
 
-from central_server.schema_base import Strict
+from hajiri_common.strict import Strict
 from hajiri_wire.record import DeviceId, SiteId
 
 

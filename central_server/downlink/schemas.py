@@ -4,8 +4,8 @@ from typing import Annotated
 
 from pydantic import Field
 
-from central_server.schema_base import Strict
 from edge_models.opencv_runtime import MODEL_VERSION
+from hajiri_common.strict import Strict
 from hajiri_wire.downlink import Command, GalleryPerson, SiteConfig
 from hajiri_wire.record import DeviceId, SiteId
 

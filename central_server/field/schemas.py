@@ -6,7 +6,7 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from central_server.attendance.schemas import CheckinCreate
 from central_server.org.geofence import INDIA_BBOX, GeofenceError, check_position
-from central_server.schema_base import Day, Strict
+from hajiri_common.strict import Day, Strict
 from hajiri_wire.record import PersonId, SiteId
 
 _checkin = CheckinCreate.model_fields

@@ -1,4 +1,4 @@
-"""Rejected input: in-memory counters by reason, and rows in the rejections table (bounded)."""
+"""Rejected input: in-memory counters by reason, rows in the rejections table (bounded), and their totals."""
 
 import hashlib
 import logging
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from central_server.db.schema import rejections
+from central_server.db.schema import records, rejections
 from hajiri_common.timefmt import utc_iso
 
 log = logging.getLogger(__name__)
@@ -80,3 +80,15 @@ def write_rejections(conn: sa.Connection, topic: str, payload: bytes, items: lis
             detail=_clean_text(item.detail, 2000), payload_sha256=digest, payload_excerpt=excerpt(part)))
     newest = conn.execute(sa.select(sa.func.max(rejections.c.id))).scalar_one()
     conn.execute(sa.delete(rejections).where(rejections.c.id <= newest - keep))
+
+
+def rejection_totals(conn: sa.Connection, latest: int) -> dict:
+    """What the rejections table holds: the stored records' count, refusals by reason, the `latest` newest rows."""
+    by_reason = dict(conn.execute(
+        sa.select(rejections.c.reason, sa.func.count()).group_by(rejections.c.reason)).all())
+    rows = conn.execute(sa.select(rejections).order_by(rejections.c.id.desc()).limit(latest)).all()
+    return {
+        "stored_total": conn.execute(sa.select(sa.func.count()).select_from(records)).scalar_one(),
+        "rejected_total_by_reason": by_reason,
+        "latest_rejections": [dict(r._mapping) for r in rows],
+    }

@@ -12,7 +12,7 @@ from central_server.errors import Invalid
 from central_server.org.employees import create_employee, set_site_details
 from central_server.org.schemas import EmployeeCreate, SiteCreate, SiteDetails
 from central_server.org.sites import create_site
-from central_server.schema_base import Strict
+from hajiri_common.strict import Strict
 
 MAX_CSV_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 50_000

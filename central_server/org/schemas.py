@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from central_server.schema_base import ClockTime, Day, Name, Slug, Strict
+from hajiri_common.strict import ClockTime, Day, Name, Slug, Strict
 from hajiri_wire.record import PersonId, SiteId
 
 Mobile = Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{10,15}$")]

@@ -1,6 +1,6 @@
-"""The one base of every request and response body (unknown fields refused) and the field types several
-packages' bodies share. A module of its own, importing only pydantic, so each feature package's schemas.py
-and the CSV import can use it without import cycles."""
+"""The one base of every request and response body (unknown fields refused) and the field spellings several
+packages' bodies share. Here, importing only pydantic, so every feature package's schemas.py and the CSV import
+can use it without import cycles, and the server's root keeps only app, cli, config and errors."""
 
 from typing import Annotated
 

@@ -20,7 +20,7 @@ import shutil
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -48,6 +48,7 @@ from central_server.reports.pdf_writer import write_pdf
 from central_server.reports.period import Period
 from central_server.reports.query import select_month_counts
 from central_server.reports.xlsx_writer import write_xlsx
+from hajiri_common.timefmt import utc_iso
 
 log = logging.getLogger("bench.reports")
 TZ = "Asia/Kolkata"
@@ -59,10 +60,6 @@ SHIFTS = {
     "field-6day": ShiftRule("field-6day", "08:00", "16:00", 15, 10, 4.0, 2.0, False, ("sun",)),
 }
 _INSERT_CHUNK = 10_000
-
-
-def wire_ts(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def day_row(rng: random.Random, emp: str, site: str, day: date, rule: ShiftRule, ctx: str | None) -> dict:
@@ -96,7 +93,7 @@ def day_row(rng: random.Random, emp: str, site: str, day: date, rule: ShiftRule,
     early = max(0, int((end - last_out) // 60))
     if early > rule.grace_early_min:
         flags.append("early_exit")
-    return {**row, "status": status, "first_in": wire_ts(first_in), "last_out": wire_ts(last_out),
+    return {**row, "status": status, "first_in": utc_iso(first_in), "last_out": utc_iso(last_out),
             "worked_minutes": int((last_out - first_in) // 60), "late_minutes": max(0, arrive), "early_minutes": early,
             "flags": ",".join(sorted(flags)), "events": 2}
 

@@ -17,11 +17,12 @@ from central_server.attendance.face_templates import SelfieCheck, TemplateKeyErr
 from central_server.attendance.photos import RejectedField, decode_jpeg_b64
 from central_server.attendance.rules.recompute import recompute_days
 from central_server.attendance.rules.shift import ShiftRule, day_of
-from central_server.attendance.rules.timeline import kiosk_events, parse_instant, wire
+from central_server.attendance.rules.timeline import kiosk_events, parse_instant
 from central_server.db.schema import checkin_selfies, checkins, employees, geofences, shifts, site_details
 from central_server.org.employees import allowed_fences
 from central_server.org.geofence import MAX_ACCURACY_BUFFER_M, check_point, distance_m
 from edge_models.opencv_runtime import MODEL_VERSION
+from hajiri_common.timefmt import wire_time
 from hajiri_wire.ids import uuid7
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,7 @@ def _site_point(conn: sa.Connection, site_id: str) -> tuple[float, float] | None
 
 def previous_place(conn: sa.Connection, employee_id: str, before: datetime) -> Place | None:
     """The latest earlier event with a known place: a check-in's fix, or a kiosk record's site."""
-    lo, hi = wire(before - TRAVEL_LOOKBACK), wire(before)
+    lo, hi = wire_time(before - TRAVEL_LOOKBACK), wire_time(before)
     c = conn.execute(sa.select(checkins).where(
         checkins.c.employee_id == employee_id, checkins.c.event_time >= lo, checkins.c.event_time < hi)
         .order_by(checkins.c.event_time.desc()).limit(1)).first()
@@ -175,7 +176,7 @@ def assess(conn: sa.Connection, employee: dict, body: dict, received: datetime,
     return {"checkin_id": uuid7(), "employee_id": employee["employee_id"],
             "idempotency_key": body["idempotency_key"], "event": body["event"], "lat": body["lat"],
             "lon": body["lon"], "accuracy_m": body["accuracy_m"], "device_time": body["device_time"],
-            "event_time": wire(at), "received_at": wire(received), "geofence_id": gid, "distance_m": dist,
+            "event_time": wire_time(at), "received_at": wire_time(received), "geofence_id": gid, "distance_m": dist,
             "flags": ",".join(sorted(set(flags))), "selfie_sha256": selfie_sha, "selfie_status": selfie.status,
             "mock_location": body.get("mock_location"), "app_version": body.get("app_version")}, selfie
 

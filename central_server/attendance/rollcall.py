@@ -8,9 +8,10 @@ import sqlalchemy as sa
 
 from central_server.attendance.day import local_day
 from central_server.attendance.rules.recompute import select_employees
-from central_server.attendance.rules.timeline import load_contexts, load_events, wire
+from central_server.attendance.rules.timeline import load_contexts, load_events
 from central_server.db.schema import site_details
 from central_server.errors import Invalid
+from hajiri_common.timefmt import wire_time
 
 # Someone who came in last week and has not left is still in: look back this far for the last event.
 LOOK_BACK = timedelta(days=7)
@@ -61,8 +62,8 @@ def rollcall_report(conn: sa.Connection, site_id: str, day: date, tz: str, now: 
     """The roll-call as the API shows it: each resident, and `not_in_by_curfew`, those to look for."""
     curfew, as_of, residents = rollcall(conn, site_id, day, tz, now)
     rows = [{"employee_id": r.employee_id, "name": r.name, "status": r.status, "last_event": r.last_event,
-             "last_time": wire(r.last_time) if r.last_time else None, "in_by_curfew": r.in_by_curfew}
+             "last_time": wire_time(r.last_time) if r.last_time else None, "in_by_curfew": r.in_by_curfew}
             for r in residents]
-    return {"site_id": site_id, "date": day.isoformat(), "curfew": wire(curfew), "as_of": wire(as_of),
+    return {"site_id": site_id, "date": day.isoformat(), "curfew": wire_time(curfew), "as_of": wire_time(as_of),
             "residents": rows, "not_in_by_curfew": [r["employee_id"] for r in rows if r["in_by_curfew"] is False
                                                     and r["status"] != "on_leave"]}

@@ -10,9 +10,10 @@ import sqlalchemy as sa
 from central_server.access.audit import write_audit
 from central_server.attendance.checkins import settle_time
 from central_server.attendance.photos import RejectedField, decode_jpeg_b64
-from central_server.attendance.rules.timeline import parse_instant, wire
+from central_server.attendance.rules.timeline import parse_instant
 from central_server.db.schema import inspection_settings, inspections, tours
 from central_server.org.geofence import MAX_ACCURACY_BUFFER_M
+from hajiri_common.timefmt import wire_time
 from hajiri_wire.ids import uuid7
 
 MAX_PHOTO_BYTES = 1024 * 1024  # a phone photo of a work site, resized by the app; more is not evidence, just bytes
@@ -58,7 +59,7 @@ def visits_in_window(conn: sa.Connection, employee_id: str, key: str, at: dateti
     """Earlier visits by this officer to this village in the `days` before `at` (this one not counted)."""
     return conn.execute(sa.select(sa.func.count()).select_from(inspections).where(
         inspections.c.employee_id == employee_id, inspections.c.village_key == key,
-        inspections.c.event_time > wire(at - timedelta(days=days)), inspections.c.event_time <= wire(at))).scalar()
+        inspections.c.event_time > wire_time(at - timedelta(days=days)), inspections.c.event_time <= wire_time(at))).scalar()
 
 
 def public(row) -> dict:
@@ -101,7 +102,7 @@ def record_inspection(conn: sa.Connection, employee: dict, body: dict, received:
            "idempotency_key": body["idempotency_key"], "tour_id": tour_id, "lat": body["lat"], "lon": body["lon"],
            "accuracy_m": body["accuracy_m"], "block": body["block"], "village": body["village"], "village_key": key,
            "work_item": body["work_item"], "notes": body.get("notes") or "", "device_time": body["device_time"],
-           "event_time": wire(at), "received_at": wire(received), "photo_sha256": hashlib.sha256(photo).hexdigest(),
+           "event_time": wire_time(at), "received_at": wire_time(received), "photo_sha256": hashlib.sha256(photo).hexdigest(),
            "photo_bytes": len(photo), "photo": photo if keeps_photos(conn, employee["site_id"]) else None,
            "flags": ",".join(sorted(set(flags)))}
     try:

@@ -1,7 +1,6 @@
 """Central-server fixtures: SQLite and PostgreSQL engines, signed record chains, API clients, tokens."""
 
 import secrets
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,29 +14,14 @@ from central_server.db.migrate import migrate
 from central_server.db.schema import metadata  # every table, so the PostgreSQL clean-up empties them all
 from central_server.devices.registry import register_device
 from central_server.org.sites import create_site
-from hajiri_wire import GENESIS_HASH, AttendanceRecord, DeviceKey, UnsignedRecord, record_hash, sign_record
-from hajiri_wire.ids import uuid7
-
-PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
-DAY = "2026-11-25"
+from tests.builders import Kiosk, bearer, pg_database
 
 
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A PostgreSQL database of its own for this test session, dropped afterwards (skip when no server)."""
-    try:
-        import psycopg
-
-        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
-    except Exception as e:  # no server, no role, no psycopg: all mean "cannot test PostgreSQL here"
-        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {e}")
-    name = f"hajiri_test_{uuid.uuid4().hex[:12]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with pg_database("hajiri_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -75,30 +59,6 @@ def engine(request: pytest.FixtureRequest) -> sa.Engine:
     pg = request.getfixturevalue("pg_engine")
     _empty_tables(pg)
     return pg
-
-
-class Kiosk:
-    """A device on the test's side: its key, and the next seq / prev_hash of its chain."""
-
-    def __init__(self, device_id: str = "kiosk-01", site_id: str = "office-1") -> None:
-        self.device_id = device_id
-        self.site_id = site_id
-        self.key = DeviceKey.generate()
-        self.seq = 0
-        self.prev_hash = GENESIS_HASH
-
-    def record(self, person_id: str | None = "emp-1", event: str = "IN", wall_time: str = f"{DAY}T09:00:00.000Z",
-               *, prev_hash: str | None = None, seq: int | None = None) -> AttendanceRecord:
-        """The next signed link (or one with a forced seq / prev_hash, still validly signed)."""
-        self.seq = self.seq + 1 if seq is None else seq
-        body = UnsignedRecord(
-            record_id=uuid7(), device_id=self.device_id, site_id=self.site_id, seq=self.seq, person_id=person_id,
-            event=event, wall_time=wall_time, boot_id="boot-a", mono_ns=self.seq * 1_000_000,
-            clock_synced=True, match_score=0.72 if person_id else None, liveness_score=0.9,
-            model_version="sface-2021dec", prev_hash=self.prev_hash if prev_hash is None else prev_hash)
-        rec = sign_record(body, self.key)
-        self.prev_hash = record_hash(rec)
-        return rec
 
 
 @pytest.fixture
@@ -142,10 +102,6 @@ def tokens(sqlite_engine: sa.Engine) -> dict[str, str]:
             "head": create_token(conn, Role.OFFICE_HEAD, "head of office-1", "office-1"),
             "employee": create_token(conn, Role.EMPLOYEE, "an employee", "office-1"),
         }
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture

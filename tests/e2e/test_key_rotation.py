@@ -33,10 +33,10 @@ from provisioning.identity import PENDING_KEY_FILE, create_identity, install_ser
 from sync_agent.agent import SyncAgent
 from sync_agent.config import SyncConfig
 from sync_agent.key_rotation import REQUEST_FILE
+from tests.builders import pg_database
 
 pytestmark = pytest.mark.slow
 
-PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 def wait_until(check, what: str, timeout: float = 20.0) -> None:
@@ -52,19 +52,8 @@ def database_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'central.db'}"
         return
-    try:
-        import psycopg
-
-        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
-    except Exception as e:  # no server, no role, no driver: cannot test PostgreSQL here
-        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {e}")
-    name = f"hajiri_rot_{uuid.uuid4().hex[:12]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with pg_database("hajiri_rot") as url:
+        yield url
 
 
 class Writer:

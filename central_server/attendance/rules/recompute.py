@@ -18,11 +18,10 @@ from central_server.attendance.rules.timeline import (
     load_events,
     load_rules,
     parse_instant,
-    wire,
 )
 from central_server.db.schema import attendance_days, employees
 from central_server.db.upsert import insert_on_conflict
-from hajiri_common.timefmt import utc_iso
+from hajiri_common.timefmt import utc_iso, wire_time
 
 
 def compute_days(conn: sa.Connection, emps: list[dict], days: list[date], tz: str,
@@ -83,8 +82,8 @@ def _explanations_due(r: DayResult) -> set[str]:
 
 def day_row(emp: dict, r: DayResult, stamp: str) -> dict:
     return {"employee_id": emp["employee_id"], "day": r.day.isoformat(), "site_id": emp["site_id"],
-            "status": r.status, "first_in": wire(r.first_in) if r.first_in else None,
-            "last_out": wire(r.last_out) if r.last_out else None, "worked_minutes": r.worked_minutes,
+            "status": r.status, "first_in": wire_time(r.first_in) if r.first_in else None,
+            "last_out": wire_time(r.last_out) if r.last_out else None, "worked_minutes": r.worked_minutes,
             "late_minutes": r.late_minutes, "early_minutes": r.early_minutes, "flags": ",".join(r.flags),
             "events": r.events, "computed_at": stamp}
 

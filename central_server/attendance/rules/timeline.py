@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from central_server.attendance.rules.shift import ShiftRule
 from central_server.attendance.rules.status import DayContext, Event
 from central_server.db.schema import checkins, explanations, holidays, leaves, records, shifts, tours
+from hajiri_common.timefmt import wire_time
 
 # Check-ins with these flags do not count toward the day. An accepted explanation clears the place flags
 # (the head vouches for where the employee was); a faked location or an impossible journey stays out.
@@ -25,11 +26,6 @@ def parse_instant(value: str) -> datetime:
     """A stored UTC instant (wire format ...Z, or any ISO 8601 with an offset) as an aware datetime."""
     dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
-
-
-def wire(dt: datetime) -> str:
-    dt = dt.astimezone(UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
 # Kiosk clock corrections live beside the records (migration 2, central_server.heartbeat): a lightweight
@@ -90,7 +86,7 @@ def _chunks(ids: list[str]):
 
 def load_events(conn: sa.Connection, employee_ids: list[str], start: datetime, end: datetime) -> dict[str, list[Event]]:
     """Every IN/OUT of these employees in [start, end) from kiosks and phones, in time order."""
-    lo, hi = wire(start), wire(end)
+    lo, hi = wire_time(start), wire_time(end)
     out: dict[str, list[Event]] = defaultdict(list)
     accepted = _accepted_checkins(conn, employee_ids)
     for k in kiosk_events(conn, employee_ids, lo, hi):

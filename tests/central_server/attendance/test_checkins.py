@@ -19,6 +19,7 @@ from central_server.db.schema import checkins
 from central_server.ingest.records import ingest_payload
 from central_server.org.employees import add_geofence, create_employee, set_site_details
 from central_server.org.sites import create_site
+from hajiri_common.timefmt import wire_time
 from hajiri_wire import RecordBatch, encode_batch, topics
 
 TZ = "Asia/Kolkata"
@@ -46,7 +47,7 @@ NOISE_FLAGS = ["no_templates", "selfie_no_face"]
 
 
 def iso(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return wire_time(dt)
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Hostel roll-call (SQLite and PostgreSQL): in / out / not seen against the curfew; wardens see their own."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,13 +13,13 @@ from central_server.ingest.records import ingest_payload
 from central_server.org.employees import add_absence, create_employee, set_site_details
 from central_server.org.sites import create_site
 from hajiri_wire import RecordBatch, encode_batch, topics
+from tests.builders import local_wire
 
 DAY = "2026-11-20"  # a past day: the roll-call is as of its end
 
 
 def ist(day: str, hhmm: str) -> str:
-    t = datetime.fromisoformat(f"{day}T{hhmm}:00+05:30").astimezone(UTC)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return local_wire(day, hhmm)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ by the previous layout's code upgrades in place."""
 
 import gzip
 import sqlite3
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from central_server.ingest.records import ingest_payload
 from hajiri_wire import DeviceKey, UnsignedRecord, encode_batch, sign_record, topics
 from hajiri_wire.ids import uuid7
 from hajiri_wire.messages import RecordBatch
+from tests.builders import pg_database
 
 
 def _check_schema(engine: sa.Engine) -> None:
@@ -111,19 +111,9 @@ def test_a_sqlite_database_of_the_old_layout_upgrades_in_place(tmp_path, version
 
 
 @pytest.fixture
-def empty_pg_url(pg_url: str) -> Iterator[str]:
-    """A second, empty PostgreSQL database beside the session's (the server is reachable: pg_url skipped if not)."""
-    import psycopg
-
-    admin_url = pg_url.rsplit("/", 1)[0] + "/test"
-    name = f"hajiri_upgrade_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield pg_url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def empty_pg_url() -> Iterator[str]:
+    with pg_database("hajiri_upgrade") as url:
+        yield url
 
 
 @pytest.mark.parametrize("version", [8, 9])

@@ -17,6 +17,7 @@ from central_server.config import AccessConfig, ServerConfig
 from central_server.db.schema import audit_log, inspections, tours
 from central_server.org.employees import add_absence, create_employee, set_site_details
 from central_server.org.sites import create_site
+from hajiri_common.timefmt import wire_time
 
 LAT, LON = 20.2961, 85.8245  # Bhubaneswar
 
@@ -32,7 +33,7 @@ PHOTO = jpeg()
 
 
 def iso(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return wire_time(dt.replace(microsecond=0))
 
 
 NOW = datetime.now(UTC).replace(microsecond=0)

@@ -36,6 +36,7 @@ from central_server.reports.csv_writer import iter_csv
 from central_server.reports.monthly import ABSENT_COLUMNS, LATE_COLUMNS, MONTHLY_COLUMNS, ROLLUP_COLUMNS
 from central_server.reports.muster import MUSTER_COLUMNS
 from hajiri_wire import RecordBatch, encode_batch, topics
+from tests.builders import local_wire
 
 TZ = "Asia/Kolkata"
 FEB = month_period("2026-02", date(2026, 3, 5))  # 1 Feb 2026 is a Sunday
@@ -44,9 +45,7 @@ NOW = datetime(2026, 3, 5, tzinfo=UTC)
 
 def z(day: int, hhmm: str) -> str:
     """A local (IST) clock time on a February day as the wire's UTC instant."""
-    h, m = map(int, hhmm.split(":"))
-    t = datetime(2026, 2, day, h, m, tzinfo=UTC) - timedelta(hours=5, minutes=30)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return local_wire(f"2026-02-{day:02d}", hhmm)
 
 
 def seed_february(engine, kiosk) -> None:

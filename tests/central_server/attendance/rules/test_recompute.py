@@ -18,6 +18,7 @@ from central_server.ingest.records import ingest_payload
 from central_server.org.employees import add_absence, create_employee, create_shift
 from hajiri_wire import RecordBatch, UnsignedRecord, encode_batch, record_hash, sign_record, topics
 from hajiri_wire.ids import uuid7
+from tests.builders import local_wire
 
 TZ = "Asia/Kolkata"
 D = date(2026, 11, 25)
@@ -26,9 +27,7 @@ LATER = datetime(2026, 11, 28, tzinfo=UTC)
 
 def z(day: date, hhmm: str) -> str:
     """A local (IST) clock time as the wire's UTC instant."""
-    h, m = map(int, hhmm.split(":"))
-    t = datetime(day.year, day.month, day.day, h, m, tzinfo=UTC) - timedelta(hours=5, minutes=30)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return local_wire(day, hhmm)
 
 
 def ingest(engine, kiosk, recs) -> None:

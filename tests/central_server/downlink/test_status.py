@@ -1,40 +1,16 @@
 """Kiosk reports on downlinks (SQLite and PostgreSQL): kept per kind, and a foreign retained message put right."""
 
-import numpy as np
-import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from central_server.devices.registry import register_device
-from central_server.downlink.keys import load_or_create_signing_key
 from central_server.downlink.status import ROUTE, record_status
 from central_server.downlink.versions import device_downlink, make_gallery
 from central_server.ingest.handling import Context, Publish, run_one
-from hajiri_wire import DeviceKey, topics
+from hajiri_wire import topics
 from hajiri_wire.downlink import (
     DownlinkStatus,
-    GalleryContent,
-    GalleryPerson,
     encode_status,
-    template_b64,
-    x25519_public_b64,
 )
-
-
-@pytest.fixture
-def server_key(tmp_path) -> DeviceKey:
-    return load_or_create_signing_key(tmp_path / "keys" / "signing.pem")
-
-
-def content(n: int = 2) -> GalleryContent:
-    t = np.random.default_rng(n).normal(size=(n, 128)).astype(np.float32)
-    return GalleryContent(model_version="m", dim=128, people=[
-        GalleryPerson(person_id=f"emp-{i}", name=f"P{i}", templates=[template_b64(t[i])]) for i in range(n)])
-
-
-def register(engine, device_id: str, enc: X25519PrivateKey) -> None:
-    with engine.begin() as conn:
-        register_device(conn, device_id, "office-1", DeviceKey.generate().public_b64, actor="test",
-                        create_missing_site=True, enc_public_key=x25519_public_b64(enc.public_key()))
+from tests.central_server.downlink.galleries import content, register
 
 
 def status(kind, version, outcome, reason=None, current=None) -> bytes:

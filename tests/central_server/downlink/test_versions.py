@@ -31,26 +31,8 @@ from hajiri_wire.downlink import (
     seal_aad,
     template_b64,
     verify_envelope,
-    x25519_public_b64,
 )
-
-
-@pytest.fixture
-def server_key(tmp_path) -> DeviceKey:
-    return load_or_create_signing_key(tmp_path / "keys" / "signing.pem")
-
-
-def content(n: int = 2) -> GalleryContent:
-    t = np.random.default_rng(n).normal(size=(n, 128)).astype(np.float32)
-    return GalleryContent(model_version="m", dim=128, people=[
-        GalleryPerson(person_id=f"emp-{i}", name=f"P{i}", templates=[template_b64(t[i])]) for i in range(n)])
-
-
-def register(engine, device_id: str, enc: X25519PrivateKey | None) -> None:
-    with engine.begin() as conn:
-        register_device(conn, device_id, "office-1", DeviceKey.generate().public_b64, actor="test",
-                        create_missing_site=True,
-                        enc_public_key=None if enc is None else x25519_public_b64(enc.public_key()))
+from tests.central_server.downlink.galleries import content, register
 
 
 def test_versions_count_per_device_and_kind_and_each_gallery_is_sealed_to_its_device(engine, server_key):

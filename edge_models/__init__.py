@@ -1,1 +1,1 @@
-"""Model registry (files, sha256, source, licence), runtimes, evaluation and threshold calibration."""
+"""What the kiosk runs: model registry (files, sha256, source, licence), runtimes, alignment, threshold, liveness."""

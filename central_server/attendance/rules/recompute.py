@@ -5,6 +5,7 @@ for the API without writing."""
 import time
 from bisect import bisect_left
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
@@ -118,17 +119,14 @@ def _recompute(conn, employee_id, dates, tz, site_id, now):
 
 
 def public_day(emp: dict, r: DayResult) -> dict:
-    row = day_row(emp, r, "")
-    row.pop("computed_at")
-    return {**row, "name": emp["name"], "flags": list(r.flags)}
+    """A computed day as the API shows it: the row it would be stored as."""
+    return _public(emp, day_row(emp, r, ""))
 
 
-def _stored_public(emp: dict, row: sa.Row) -> dict:
-    return {"employee_id": emp["employee_id"], "name": emp["name"], "site_id": row.site_id, "day": row.day,
-            "status": row.status, "first_in": row.first_in, "last_out": row.last_out,
-            "worked_minutes": row.worked_minutes, "late_minutes": row.late_minutes,
-            "early_minutes": row.early_minutes, "flags": [f for f in (row.flags or "").split(",") if f],
-            "events": row.events}
+def _public(emp: dict, row: Mapping) -> dict:
+    """A day row (computed or stored) as the API shows it: with the name, flags as a list, no computed_at."""
+    shown = {k: v for k, v in row.items() if k != "computed_at"}
+    return {**shown, "name": emp["name"], "flags": [f for f in (row["flags"] or "").split(",") if f]}
 
 
 def read_days(conn: sa.Connection, day: date, tz: str, *, site_id: str | None = None,
@@ -148,7 +146,7 @@ def read_days(conn: sa.Connection, day: date, tz: str, *, site_id: str | None = 
         if row is None or row.status == "pending" or parse_instant(row.computed_at) < end:
             fresh.append(emp)
     computed = {emp["employee_id"]: public_day(emp, r) for emp, r in compute_days(conn, fresh, [day], tz, now)}
-    return [computed.get(e["employee_id"]) or _stored_public(e, stored[e["employee_id"]]) for e in emps]
+    return [computed.get(e["employee_id"]) or _public(e, stored[e["employee_id"]]._mapping) for e in emps]
 
 
 def recompute_stored(conn: sa.Connection, first: str, last: str, tz: str, *, employee_id: str | None = None,

@@ -150,6 +150,7 @@ site_details = sa.Table(
     sa.Column("lat", sa.Float),
     sa.Column("lon", sa.Float),
     sa.Column("curfew", sa.Text),
+    sa.Column("go_live_on", sa.Text),  # migration 10
 )
 
 geofences = sa.Table(
@@ -401,6 +402,7 @@ users = sa.Table(
     sa.Column("disabled", sa.Boolean, nullable=False),
     sa.Column("created_at", sa.Text, nullable=False),
     sa.Column("updated_at", sa.Text, nullable=False),
+    sa.Column("language", sa.Text),  # migration 10
 )
 
 login_attempts = sa.Table(
@@ -490,4 +492,48 @@ device_keys = sa.Table(
     sa.Column("requested_version", sa.BigInteger, nullable=False),
     sa.Column("retired_at", sa.Text, nullable=False),
     sa.UniqueConstraint("device_id", "public_key", name="uq_device_keys_device_key"),
+)
+
+
+# ---- Migration 10 (office web): closed months, their frozen signed files, adjustments after a close ----
+
+month_closes = sa.Table(
+    "month_closes", metadata,
+    sa.Column("site_id", sa.Text, sa.ForeignKey("sites.site_id"), primary_key=True),
+    sa.Column("month", sa.Text, primary_key=True),
+    sa.Column("closed_at", sa.Text, nullable=False),
+    sa.Column("closed_by", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+)
+
+month_close_files = sa.Table(
+    "month_close_files", metadata,
+    sa.Column("site_id", sa.Text, primary_key=True),
+    sa.Column("month", sa.Text, primary_key=True),
+    sa.Column("format", sa.Text, primary_key=True),
+    sa.Column("content", sa.LargeBinary, nullable=False),
+    sa.Column("sha256", sa.Text, nullable=False),
+    sa.Column("signature", sa.Text, nullable=False),
+    sa.Column("key_id", sa.Text, nullable=False),
+    sa.ForeignKeyConstraint(["site_id", "month"], ["month_closes.site_id", "month_closes.month"]),
+)
+
+attendance_adjustments = sa.Table(
+    "attendance_adjustments", metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
+    sa.Column("employee_id", sa.Text, sa.ForeignKey("employees.employee_id"), nullable=False),
+    sa.Column("site_id", sa.Text, nullable=False),
+    sa.Column("day", sa.Text, nullable=False),
+    sa.Column("closed_month", sa.Text, nullable=False),
+    sa.Column("applied_month", sa.Text, nullable=False),
+    sa.Column("old_status", sa.Text, nullable=False),
+    sa.Column("new_status", sa.Text, nullable=False),
+    sa.Column("payable_delta", sa.Float, nullable=False),
+    sa.Column("cause", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Text, nullable=False),
+    sa.Column("reviewed_by", sa.Text),
+    sa.Column("reviewed_at", sa.Text),
+    sa.Column("review_note", sa.Text),
+    sa.Index("ix_adjustments_site_month", "site_id", "applied_month"),
+    sa.Index("ux_adjustments_day", "employee_id", "day", "new_status", "created_at", unique=True),
 )

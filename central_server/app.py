@@ -5,7 +5,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from central_server.access.tokens import ensure_bootstrap_token
 from central_server.api import (
@@ -36,7 +38,9 @@ from central_server.db.migrate import migrate
 from central_server.errors import install_error_handler
 from central_server.ingest.rejections import IngestStats
 from central_server.ingest.worker import IngestWorker
-from central_server.web import dashboard, evidence_review
+from central_server.web import assets, dashboard, evidence_review, sites_page
+from central_server.web import login as web_login
+from central_server.web.error_pages import page_error_response, page_http_error_response
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +71,8 @@ def create_app(config: ServerConfig, *, engine: Engine | None = None, start_inge
     docs = config.http.api_docs
     app = FastAPI(title="Hajiri central server", version="0.1.0", lifespan=lifespan,
                   docs_url="/docs" if docs else None, redoc_url=None, openapi_url="/openapi.json" if docs else None)
-    install_error_handler(app)  # domain errors answer with their own status
+    install_error_handler(app, page_error_response)  # their own status: JSON on API paths, a page on pages
+    app.add_exception_handler(StarletteHTTPException, page_http_error_response)  # no such page: a 404 page
     app.state.config = config
     app.state.engine = engine
     app.state.ingest_stats = IngestStats()
@@ -81,6 +86,10 @@ def create_app(config: ServerConfig, *, engine: Engine | None = None, start_inge
     app.include_router(evidence_review.router)
     app.include_router(downlink.router)  # signed gallery, config and command downlinks
     app.include_router(reports.router)  # muster roll, monthly/salary report, roll-up, late and absent lists
+    # The office web app: sign-in, each role's pages (server-rendered), its fonts and static files.
+    for module in (web_login, assets, sites_page):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=assets.STATIC_DIR), name="static")
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict:

@@ -27,6 +27,10 @@ class HttpConfig(BaseModel):
     port: Port = 8080
     # /docs and /openapi.json are public by nature in FastAPI; off unless asked for (development).
     api_docs: bool = False
+    # Behind a TLS-terminating proxy the app sees http://: this marks the session cookie Secure anyway.
+    secure_cookies: bool = False
+    # The web app's language for people who have not chosen one ("hi" or "en").
+    language: Annotated[str, StringConstraints(pattern=r"^(hi|en)$")] = "en"
 
 
 class MqttConfig(BaseModel):

@@ -1,9 +1,10 @@
 """Domain errors that carry their HTTP status, and the one handler that answers them as {"detail": ...}."""
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 
 class DomainError(Exception):
@@ -79,5 +80,7 @@ async def domain_error_response(request: Request, exc: Exception) -> JSONRespons
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
-def install_error_handler(app: FastAPI) -> None:
-    app.add_exception_handler(DomainError, domain_error_response)
+def install_error_handler(app: FastAPI, handler: Callable[[Request, Exception], Awaitable[Response]] | None = None
+                          ) -> None:
+    """Answer DomainErrors with `handler` (the web app's: pages for pages, JSON for the API) or as JSON."""
+    app.add_exception_handler(DomainError, handler or domain_error_response)

@@ -38,9 +38,10 @@ from central_server.db.migrate import migrate
 from central_server.errors import install_error_handler
 from central_server.ingest.rejections import IngestStats
 from central_server.ingest.worker import IngestWorker
-from central_server.web import assets, dashboard, evidence_review, sites_page
+from central_server.web import assets, dashboard, evidence_review
 from central_server.web import login as web_login
 from central_server.web.error_pages import page_error_response, page_http_error_response
+from central_server.web.pages import page_modules
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ def create_app(config: ServerConfig, *, engine: Engine | None = None, start_inge
     app.include_router(downlink.router)  # signed gallery, config and command downlinks
     app.include_router(reports.router)  # muster roll, monthly/salary report, roll-up, late and absent lists
     # The office web app: sign-in, each role's pages (server-rendered), its fonts and static files.
-    for module in (web_login, assets, sites_page):
+    for module in (web_login, assets, *page_modules()):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=assets.STATIC_DIR), name="static")
 

@@ -19,6 +19,7 @@ from central_server.db.migrations.m0007_access import m0007_access
 from central_server.db.migrations.m0008_key_rotation import m0008_key_rotation
 from central_server.db.migrations.m0009_employment import m0009_employment
 from central_server.db.migrations.m0010_office_web import m0010_office_web
+from central_server.db.migrations.m0011_checkin_review import m0011_checkin_review
 from hajiri_common.timefmt import utc_iso
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "key rotation: the signing keys a device held before its current one", m0008_key_rotation),
     Migration(9, "employment: joining and leaving days of employees", m0009_employment),
     Migration(10, "office web: user language, site go-live, closed months, adjustments", m0010_office_web),
+    Migration(11, "check-in review: decisions on flagged mobile check-ins", m0011_checkin_review),
 )
 
 

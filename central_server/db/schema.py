@@ -537,3 +537,17 @@ attendance_adjustments = sa.Table(
     sa.Index("ix_adjustments_site_month", "site_id", "applied_month"),
     sa.Index("ux_adjustments_day", "employee_id", "day", "new_status", "created_at", unique=True),
 )
+
+
+# ---- Migration 11 (check-in review): a reviewer's decision on a flagged mobile check-in ----
+
+CHECKIN_DECISIONS = ("accepted", "rejected")
+
+checkin_reviews = sa.Table(
+    "checkin_reviews", metadata,
+    sa.Column("checkin_id", sa.Text, sa.ForeignKey("checkins.checkin_id"), primary_key=True),
+    sa.Column("decision", sa.Text, nullable=False),  # CHECKIN_DECISIONS
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("reviewed_by", sa.Text, nullable=False),
+    sa.Column("reviewed_at", sa.Text, nullable=False),
+)

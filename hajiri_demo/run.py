@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hajiri_common.signals import stop_on_signals
+from hajiri_demo.seed_org import seed_device_ids
 
 log = logging.getLogger("hajiri.demo")
 
@@ -43,6 +44,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--http-port", type=int, default=0, help="dashboard port (default: a free port)")
     parser.add_argument("--replay-fps", type=float, default=None,
                         help="pace the replay (default: as fast as the kiosk runs when headless, else 15)")
+    parser.add_argument("--serve", action="store_true",
+                        help="also seed a month of attendance at two offices (Sehore, Raisen) and a hostel, create "
+                             "one login per role and keep serving until --exit-after-seconds; when headless, print "
+                             "a JSON ready line with the web app's URL and the logins first (always on without "
+                             "--headless)")
 
 
 @dataclass
@@ -185,11 +191,13 @@ def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def start_broker(demo: Demo) -> None:
+def start_broker(demo: Demo, extra_devices: tuple[str, ...] = ()) -> None:
+    """Mosquitto with accounts for the server, the demo kiosk and any extra (seeded) kiosks."""
     from hajiri_wire.topics import SERVER_USER
     from provisioning.broker import LocalBroker
 
-    demo.passwords = {SERVER_USER: secrets.token_urlsafe(24), DEVICE_ID: secrets.token_urlsafe(24)}
+    demo.passwords = {SERVER_USER: secrets.token_urlsafe(24), DEVICE_ID: secrets.token_urlsafe(24),
+                      **{device: secrets.token_urlsafe(24) for device in extra_devices}}
     demo.broker = LocalBroker(demo.workdir / "broker", demo.passwords).start()
 
 
@@ -240,9 +248,9 @@ def start_sync(demo: Demo, ack_timeout_s: float = 5.0) -> None:
     demo.start("sync", ["sync", "--config", str(sync_conf)])
 
 
-def start_services(demo: Demo) -> Path:
+def start_services(demo: Demo, extra_devices: tuple[str, ...] = ()) -> Path:
     """Broker, server (with the kiosk registered), sync agent. Returns the kiosk's device dir."""
-    start_broker(demo)
+    start_broker(demo, extra_devices)
     start_server(demo)
     device_dir = provision_kiosk(demo)
     start_sync(demo)
@@ -279,7 +287,8 @@ def run_mobile(demo: Demo, face_set, tokens: dict[str, str]) -> dict:
     from hajiri_demo.mobile import send_checkins, write_reports
 
     results = send_checkins(demo, face_set.people, tokens)
-    raised = demo.api("GET", "/api/v1/explanations")
+    # Only the walk-past office's: a seeded month (--serve) raises its own late and absent requests elsewhere.
+    raised = demo.api("GET", f"/api/v1/explanations?site_id={SITE_ID}")
     return {"mobile_checkins": sum(r["accepted"] for r in results),
             "mobile_flagged": sum(bool(r["flags"]) for r in results),
             "explanations_raised": len(raised),
@@ -346,6 +355,39 @@ def summarise(demo: Demo, walkpast) -> dict:
     }
 
 
+def seed_and_log_in(demo: Demo, face_set, seed: int) -> list:
+    """The seeded month (seed_month) and one login per role; returns the logins."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from hajiri_demo.logins import create_logins
+    from hajiri_demo.seed_month import seed_month
+    from hajiri_demo.seed_org import TZ
+    from hajiri_demo.seed_plan import plan_month
+
+    try:
+        plan = plan_month(seed, datetime.now(ZoneInfo(TZ)).date())
+        seeded = seed_month(demo, plan, face_set.strangers, seed)
+        logins = create_logins(demo)
+    except urllib.error.HTTPError as e:  # say what the server refused, not only the status
+        raise RuntimeError(f"seeding the month failed: {e.code} {e.url}: {e.read()[:500]!r}") from e
+    log.info("seeded month %s to %s in %.1fs: %s", plan.days[0], plan.days[-1], seeded["seconds"], seeded)
+    return logins
+
+
+def announce(demo: Demo, logins: list, headless: bool) -> None:
+    """The ready line (headless: one JSON line on stdout, flushed) and the URL with the logins table (stderr;
+    also stdout for a person at the terminal)."""
+    from hajiri_demo.logins import logins_table, ready_line
+
+    table = logins_table(demo.base_url, logins)
+    print(table, file=sys.stderr, flush=True)  # first: whoever reads the ready line may find the table already
+    if headless:
+        print(json.dumps(ready_line(demo.base_url, logins)), flush=True)
+    else:
+        print(table, flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     headless = args.headless
     budget = args.exit_after_seconds if args.exit_after_seconds is not None else (120.0 if headless else None)
@@ -374,12 +416,15 @@ def run_demo(demo: Demo, args: argparse.Namespace, shared: Path | None, stop: th
     face_set, walkpast = prepare_faces(workdir, shared, args.people, args.seed)
     log.info("faces: %s, %d people, %d strangers, %d frames", face_set.source_name, len(face_set.people),
              len(face_set.strangers), len(walkpast.frames))
-    device_dir = start_services(demo)
+    serve = args.serve or not headless
+    device_dir = start_services(demo, tuple(seed_device_ids()) if serve else ())
     _, tokens = enrol_people(demo, face_set)
     replay_fps = args.replay_fps if args.replay_fps is not None else (None if headless else 15.0)
     start_kiosk(demo, device_dir, replay_fps)
     print(f"Dashboard: {demo.base_url}/dashboard?token={demo.admin_token}", flush=True)
     print(f"Logs and data: {workdir}", flush=True)
+    if serve:  # seeded while the kiosk replays: the ready line comes as soon as the month is in
+        announce(demo, seed_and_log_in(demo, face_set, args.seed), headless)
 
     def remaining() -> float:
         return 1e9 if deadline is None else deadline - time.monotonic()
@@ -400,6 +445,7 @@ def run_demo(demo: Demo, args: argparse.Namespace, shared: Path | None, stop: th
     mobile = run_mobile(demo, face_set, tokens)
     if not headless:
         print("Demo running; press Ctrl-C to stop.", flush=True)
+    if serve:  # a person (or a test) is using the web app: keep everything up until the time is over
         while not stop.is_set() and remaining() > 0:
             time.sleep(0.5)
     return {**summarise(demo, walkpast), **mobile}, kiosk.returncode

@@ -14,6 +14,7 @@ from central_server.api import (
     absences,
     attendance,
     auth_login,
+    checkin_review,
     checkins,
     days,
     devices,
@@ -83,6 +84,7 @@ def create_app(config: ServerConfig, *, engine: Engine | None = None, start_inge
         app.include_router(module.router)
     for module in (auth_login, inspections, tasks):  # access: login, users, field inspections, tasks
         app.include_router(module.router)
+    app.include_router(checkin_review.router)  # a reviewer's decision on a flagged mobile check-in
     app.include_router(evidence.router)  # spoof evidence review, liveness policy
     app.include_router(evidence_review.router)
     app.include_router(downlink.router)  # signed gallery, config and command downlinks

@@ -9,7 +9,16 @@ import sqlalchemy as sa
 
 from central_server.attendance.rules.shift import ShiftRule
 from central_server.attendance.rules.status import DayContext, Event
-from central_server.db.schema import checkins, explanations, holidays, leaves, records, shifts, tours
+from central_server.db.schema import (
+    checkin_reviews,
+    checkins,
+    explanations,
+    holidays,
+    leaves,
+    records,
+    shifts,
+    tours,
+)
 from hajiri_common.timefmt import wire_time
 
 # Check-ins with these flags do not count toward the day. An accepted explanation clears the place flags
@@ -18,6 +27,8 @@ from hajiri_common.timefmt import wire_time
 # employee's, was a photo or screen, or was a JPEG sent before: counting them would let a colleague mark it.
 DISQUALIFYING_FLAGS = frozenset({"outside_fence", "no_geofence", "mock_location", "impossible_travel",
                                  "selfie_mismatch", "selfie_spoof", "selfie_reused"})
+# A reviewer's decision on the check-in (checkin_reviews) weighs as the explanation does: accepted clears the
+# place flags, rejected keeps the check-in out whatever its flags.
 CLEARED_BY_EXPLANATION = frozenset({"outside_fence", "no_geofence"})
 _CHUNK = 500
 
@@ -88,7 +99,7 @@ def load_events(conn: sa.Connection, employee_ids: list[str], start: datetime, e
     """Every IN/OUT of these employees in [start, end) from kiosks and phones, in time order."""
     lo, hi = wire_time(start), wire_time(end)
     out: dict[str, list[Event]] = defaultdict(list)
-    accepted = _accepted_checkins(conn, employee_ids)
+    accepted, rejected = _accepted_checkins(conn, employee_ids), _rejected_checkins(conn, employee_ids)
     for k in kiosk_events(conn, employee_ids, lo, hi):
         out[k.person_id].append(Event(parse_instant(k.at), k.event, "kiosk", k.record_id, k.flags))
     for ids in _chunks(employee_ids):
@@ -99,7 +110,7 @@ def load_events(conn: sa.Connection, employee_ids: list[str], start: datetime, e
             against = DISQUALIFYING_FLAGS & set(flags)
             if c.checkin_id in accepted:
                 against -= CLEARED_BY_EXPLANATION
-            counts = not against
+            counts = not against and c.checkin_id not in rejected  # a reviewer's rejection outranks every flag
             out[c.employee_id].append(Event(parse_instant(c.event_time), c.event, "mobile", c.checkin_id,
                                             flags, counts))
     for events in out.values():
@@ -108,11 +119,25 @@ def load_events(conn: sa.Connection, employee_ids: list[str], start: datetime, e
 
 
 def _accepted_checkins(conn: sa.Connection, employee_ids: list[str]) -> set[str]:
+    """Check-ins vouched for: an accepted outside-fence explanation, or a reviewer's acceptance of the check-in."""
     found: set[str] = set()
     for ids in _chunks(employee_ids):
         found.update(r[0] for r in conn.execute(sa.select(explanations.c.ref).where(
             explanations.c.employee_id.in_(ids), explanations.c.reason == "outside_fence",
             explanations.c.status == "accepted")))
+    return found | _reviewed_checkins(conn, employee_ids, "accepted")
+
+
+def _rejected_checkins(conn: sa.Connection, employee_ids: list[str]) -> set[str]:
+    return _reviewed_checkins(conn, employee_ids, "rejected")
+
+
+def _reviewed_checkins(conn: sa.Connection, employee_ids: list[str], decision: str) -> set[str]:
+    found: set[str] = set()
+    for ids in _chunks(employee_ids):
+        found.update(conn.execute(sa.select(checkin_reviews.c.checkin_id).join(
+            checkins, checkins.c.checkin_id == checkin_reviews.c.checkin_id).where(
+            checkins.c.employee_id.in_(ids), checkin_reviews.c.decision == decision)).scalars())
     return found
 
 

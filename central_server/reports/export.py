@@ -5,6 +5,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from central_server.reports.csv_writer import iter_csv, write_csv
+from central_server.reports.grid import (
+    HEAD_COLUMNS,
+    LEGEND,
+    TOTAL_COLUMNS,
+    grid_columns,
+    grid_days,
+    grid_rows,
+)
 from central_server.reports.monthly import (
     ABSENT_COLUMNS,
     LATE_COLUMNS,
@@ -21,8 +29,13 @@ FORMULA = ("payable days = present (incl. late) + leave (half-day leave counts 0
 
 
 def monthly_sheets(report: MonthlyReport) -> list[Sheet]:
-    return [Sheet("Monthly", MONTHLY_COLUMNS, report.rows()), Sheet("District roll-up", ROLLUP_COLUMNS,
-            report.rollup()), Sheet("Late", LATE_COLUMNS, report.late), Sheet("Absent", ABSENT_COLUMNS, report.absent)]
+    """The monthly workbook: per employee, the day-by-day grid, the roll-up, the late and absent days."""
+    return [Sheet("Monthly", MONTHLY_COLUMNS, report.rows()),
+            Sheet("Day by day", grid_columns(report.period), grid_rows(report),
+                  freeze_columns=len(HEAD_COLUMNS)),
+            Sheet("District roll-up", ROLLUP_COLUMNS, report.rollup()),
+            Sheet("Late", LATE_COLUMNS, report.late),
+            Sheet("Absent", ABSENT_COLUMNS, report.absent)]
 
 
 def per_employee_days(rows: list[tuple]) -> list[tuple]:
@@ -45,6 +58,21 @@ _PDF_MONTHLY = ("district", "site", "office", "employee", "name", "days", "worki
                 "tour", "absent", "late", "holiday", "w. off", "pending", "no row", "payable")
 _PDF_ROLLUP = ("level", "district", "site", "office", "staff", "working", "present", "half", "leave", "tour",
                "absent", "late", "payable")
+# grid.TOTAL_COLUMNS as short headings, and widths that fit them at the grid's size
+_PDF_GRID_TOTALS = ("present", "late", "half", "absent", "leave", "tour", "hol.", "w. off", "payable")
+_PDF_GRID_TOTAL_WIDTHS = (27, 18, 18, 24, 20, 18, 18, 20, 27)
+_GRID_FONT_SIZE = 6.0  # 31 day columns across a landscape page
+
+
+def grid_section(report: MonthlyReport) -> Section:
+    """The day-by-day grid as a PDF table: narrow centred day columns, a wider name column, the totals."""
+    days = len(grid_days(report.period))
+    head = len(HEAD_COLUMNS)
+    day_columns = grid_columns(report.period)[head:head + days]
+    return Section("day by day", ("site", "employee", "name", *day_columns, *_PDF_GRID_TOTALS),
+                   (31, 35, 90, *([13] * days), *_PDF_GRID_TOTAL_WIDTHS),
+                   frozenset(range(head + days, head + days + len(TOTAL_COLUMNS))), grid_rows(report),
+                   centered=frozenset(range(head, head + days)), font_size=_GRID_FONT_SIZE, note=LEGEND)
 
 
 def monthly_sections(report: MonthlyReport) -> list[Section]:
@@ -53,6 +81,7 @@ def monthly_sections(report: MonthlyReport) -> list[Section]:
         Section("per employee", _PDF_MONTHLY,
                 (50, 48, 80, 52, 92, *([30] * (len(MONTHLY_COLUMNS) - _NUM_FROM - 1)), 38),
                 frozenset(range(_NUM_FROM, len(MONTHLY_COLUMNS))), report.rows()),
+        grid_section(report),
         Section("offices and districts", _PDF_ROLLUP, (40, 60, 60, 110, 40, *([42] * 8)),
                 frozenset(range(4, len(ROLLUP_COLUMNS))), report.rollup()),
         Section("late arrivals", listed, (50, 50, 55, 95, 30, 330), frozenset({4}), per_employee_days(report.late)),

@@ -12,8 +12,6 @@ from central_server.access.tokens import Principal, Role, district_site_ids, loo
 from central_server.errors import Forbidden, Invalid, NotFound, Unauthorized
 from central_server.org.employees import get_employee
 
-DASHBOARD_COOKIE = "hajiri_token"
-
 
 def get_conn(request: Request) -> Iterator[sa.Connection]:
     """A connection inside a transaction: committed when the endpoint returns, rolled back if it raises."""

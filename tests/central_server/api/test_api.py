@@ -1,7 +1,7 @@
-"""The HTTP API: every endpoint behind a role, registration, attendance by day, stats, chain, dashboard."""
+"""The HTTP API: every endpoint behind a role, registration, attendance by day, stats, chain. (The old /dashboard
+board is a redirect now: tests/central_server/web/test_review_page.py.)"""
 
 import json
-from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -175,49 +175,6 @@ def test_chain_report_finds_gaps_and_altered_rows(client, sqlite_engine, tokens,
     assert {p["kind"] for p in report["problems"]} >= {"gap", "hash_mismatch"}
     assert report["bad_signatures"] == [recs[3].record_id]
     assert client.get("/api/v1/devices/nope-1/chain", headers=auth(tokens["it"])).status_code == 404
-
-
-def _today_wire_time() -> str:
-    import time
-
-    from hajiri_common.timefmt import utc_iso
-
-    return utc_iso(time.time())
-
-
-def test_dashboard_escapes_names_and_shows_presence(client, sqlite_engine, tokens, auth, new_kiosk,
-                                                    register_kiosk):
-    kiosk = new_kiosk()
-    register_kiosk(sqlite_engine, kiosk)
-    evil = "<script>alert('x')</script>"
-    with sqlite_engine.begin() as conn:
-        create_person(conn, "emp-1", evil, "office-1", actor="test")
-        create_person(conn, "emp-2", "Ravi & Sons", "office-1", actor="test")
-    now = _today_wire_time()
-    ingest(sqlite_engine, kiosk, [kiosk.record("emp-1", "IN", now), kiosk.record(None, "UNKNOWN", now),
-                                  kiosk.record(None, "SPOOF", now), kiosk.record(None, "SPOOF", now)])
-    r = client.get("/dashboard", headers=auth(tokens["admin"]))
-    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
-    assert "<script>" not in r.text and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in r.text
-    assert "Ravi &amp; Sons" in r.text
-    assert "unknown faces: 1, spoof attempts: 2" in r.text and "in now: 1 of 2" in r.text
-    assert "http-equiv='refresh' content='5'" in r.text
-    assert "default-src 'none'" in r.headers["content-security-policy"]
-    assert client.get("/dashboard", headers=auth(tokens["it"])).status_code == 403
-
-
-def test_dashboard_token_in_url_becomes_a_cookie_and_leaves_the_url(client, tokens):
-    r = client.get("/dashboard", params={"token": tokens["head"], "site_id": "office-1"}, follow_redirects=False)
-    assert r.status_code == 303
-    location = urlsplit(r.headers["location"])
-    assert location.path == "/dashboard" and "token" not in location.query and "site_id=office-1" in location.query
-    cookie = r.headers["set-cookie"].lower()
-    assert "httponly" in cookie and "samesite=strict" in cookie and "path=/dashboard" in cookie
-    page = client.get(r.headers["location"])
-    assert page.status_code == 200 and "Block Office One" in page.text and "Block Office Two" not in page.text
-    client.cookies.clear()
-    assert client.get("/dashboard", params={"token": "forged"}, follow_redirects=False).status_code == 401
-    assert "set-cookie" not in client.get("/dashboard", params={"token": "forged"}).headers
 
 
 def test_bootstrap_admin_token_from_config(sqlite_url, sqlite_engine, random_token, auth):

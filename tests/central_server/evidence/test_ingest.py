@@ -14,6 +14,7 @@ from central_server.app import create_app
 from central_server.db.schema import audit_log, evidence, rejections
 from central_server.devices.heartbeat import ingest_heartbeat
 from central_server.evidence.ingest import ingest_evidence, server_evidence_key
+from central_server.evidence.notes import dashboard_notes
 from central_server.ingest.records import ingest_payload
 from central_server.ingest.rejections import IngestStats
 from hajiri_common.timefmt import utc_iso
@@ -177,34 +178,16 @@ def test_device_list_and_events_show_a_kiosk_with_liveness_off(api, sqlite_engin
     assert client.get("/api/v1/evidence/liveness-events", headers=auth(tokens["head2"])).json() == []
 
 
-def test_review_page_and_dashboard_notes(api, config, sqlite_engine, tokens, auth) -> None:
-    client, kiosk = api
+def test_dashboard_notes_name_kiosks_without_liveness_and_the_queue(api, config, sqlite_engine) -> None:
+    """evidence.notes, for a presence board: kiosks with liveness off and crops waiting. (The review page itself is
+    /review: tests/central_server/web/test_review_page.py.)"""
+    _, kiosk = api
     key = server_evidence_key(config)
     spoof = kiosk.record(None, "SPOOF")
     store_records(sqlite_engine, kiosk, spoof)
     send(sqlite_engine, kiosk, sealed(kiosk, spoof.record_id, key), key)
     ingest_heartbeat(sqlite_engine, topics.heartbeat("kiosk-01"), encode_heartbeat(heartbeat(liveness_enabled=False)))
-
-    board = client.get("/dashboard", headers=auth(tokens["head"]))
-    assert "Liveness is OFF on kiosk kiosk-01" in board.text and "Spoof evidence: 1 waiting" in board.text
-    assert client.get("/dashboard", headers=auth(tokens["head2"])).text.count("Liveness is OFF") == 0
-
-    # The cookie the dashboard sets (path /dashboard) opens the review page, its images and its form.
-    assert client.get(f"/dashboard?token={tokens['head']}", follow_redirects=False).status_code == 303
-    page = client.get("/dashboard/evidence")
-    assert page.status_code == 200 and f"/dashboard/evidence/{spoof.record_id}/image" in page.text
-    assert "img-src 'self'" in page.headers["content-security-policy"] and "<script" not in page.text
-    image = client.get(f"/dashboard/evidence/{spoof.record_id}/image")
-    assert image.headers["content-type"] == "image/jpeg" and image.content == JPEG
-    assert client.post(f"/dashboard/evidence/{spoof.record_id}/review", data={"status": "nope"}).status_code == 422
-    done = client.post(f"/dashboard/evidence/{spoof.record_id}/review",
-                       data={"status": "false_alarm", "note": "<b>staff with a mask</b>"}, follow_redirects=False)
-    assert done.status_code == 303
-    page = client.get("/dashboard/evidence", params={"status": "all"})
-    assert "false_alarm" in page.text and "&lt;b&gt;staff with a mask&lt;/b&gt;" in page.text
-    client.cookies.clear()
-    assert client.get("/dashboard/evidence", headers=auth(tokens["warden"])).status_code == 403
     with sqlite_engine.connect() as conn:
-        actions = [r.action for r in conn.execute(sa.select(audit_log.c.action)
-                                                  .where(audit_log.c.action.like("evidence.%")))]
-    assert actions == ["evidence.view", "evidence.review"]
+        notes = dashboard_notes(conn, "office-1")
+        assert "Liveness is OFF on kiosk kiosk-01" in notes and "Spoof evidence: 1 waiting" in notes
+        assert "Liveness is OFF" not in dashboard_notes(conn, "office-2")

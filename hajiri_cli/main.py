@@ -14,7 +14,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "server": ("central_server.cli", "run the central server (API, dashboard, MQTT ingest) or manage it"),
     "provision": ("provisioning.cli", "give a kiosk its identity: device id, site, signing key"),
     "pki": ("provisioning.pki_cli", "site CA and TLS certificates for the broker, the server and each kiosk"),
-    "demo": ("hajiri_demo.run", "local demo: broker, server, a kiosk replaying faces, its sync agent"),
+    "demo": ("hajiri_demo.run", "local demo: broker, server, a kiosk replaying faces, its sync agent; with "
+                                "--serve (always when interactive) a seeded month and a login per role"),
 }
 
 

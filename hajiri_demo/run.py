@@ -1,4 +1,5 @@
-"""`hajiri demo`: broker, central server, one kiosk replaying a walk-past and its sync agent, all on loopback."""
+"""`hajiri demo`: broker, central server, one kiosk replaying a walk-past and its sync agent, all on loopback;
+with --serve (always when interactive) also a seeded month at three more sites and one login per role."""
 
 import argparse
 import contextlib
@@ -32,7 +33,8 @@ REPO_SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--headless", action="store_true",
-                        help="no interactive wait: run the replay, print the summary JSON line and exit")
+                        help="no interactive wait: run the replay, print the summary JSON line and exit "
+                             "(with --serve: once --exit-after-seconds have passed)")
     parser.add_argument("--exit-after-seconds", type=float, default=None,
                         help="stop everything after this many seconds (default: headless 120, else until Ctrl-C)")
     parser.add_argument("--workdir", type=Path, default=None,
@@ -40,8 +42,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shared-data", type=Path, default=None,
                         help="face data folder (default: ../shared/data when present, else faces from PyPI wheels)")
     parser.add_argument("--people", type=int, default=5, help="how many people to enrol (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for choosing people and building the replay")
-    parser.add_argument("--http-port", type=int, default=0, help="dashboard port (default: a free port)")
+    parser.add_argument("--seed", type=int, default=0, help="seed for choosing people, building the replay and (--serve) planning the seeded month")
+    parser.add_argument("--http-port", type=int, default=0, help="the server's port: dashboard, web app, API (default: a free port)")
     parser.add_argument("--replay-fps", type=float, default=None,
                         help="pace the replay (default: as fast as the kiosk runs when headless, else 15)")
     parser.add_argument("--serve", action="store_true",
@@ -355,20 +357,23 @@ def summarise(demo: Demo, walkpast) -> dict:
     }
 
 
-def seed_and_log_in(demo: Demo, face_set, seed: int) -> list:
-    """The seeded month (seed_month) and one login per role; returns the logins."""
+def seed_and_log_in(demo: Demo, face_set, seed: int, stop: threading.Event) -> list | None:
+    """The seeded month (seed_month) and one login per role; returns the logins (None when stopped)."""
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
     from hajiri_demo.logins import create_logins
-    from hajiri_demo.seed_month import seed_month
+    from hajiri_demo.seed_month import SeedingStopped, seed_month
     from hajiri_demo.seed_org import TZ
     from hajiri_demo.seed_plan import plan_month
 
     try:
         plan = plan_month(seed, datetime.now(ZoneInfo(TZ)).date())
-        seeded = seed_month(demo, plan, face_set.strangers, seed)
+        seeded = seed_month(demo, plan, face_set.strangers, seed, stop.is_set)
         logins = create_logins(demo)
+    except SeedingStopped:
+        log.info("stopped while seeding the month: no logins, no ready line")
+        return None
     except urllib.error.HTTPError as e:  # say what the server refused, not only the status
         raise RuntimeError(f"seeding the month failed: {e.code} {e.url}: {e.read()[:500]!r}") from e
     log.info("seeded month %s to %s in %.1fs: %s", plan.days[0], plan.days[-1], seeded["seconds"], seeded)
@@ -424,7 +429,9 @@ def run_demo(demo: Demo, args: argparse.Namespace, shared: Path | None, stop: th
     print(f"Dashboard: {demo.base_url}/dashboard?token={demo.admin_token}", flush=True)
     print(f"Logs and data: {workdir}", flush=True)
     if serve:  # seeded while the kiosk replays: the ready line comes as soon as the month is in
-        announce(demo, seed_and_log_in(demo, face_set, args.seed), headless)
+        logins = seed_and_log_in(demo, face_set, args.seed, stop)
+        if logins is not None:
+            announce(demo, logins, headless)
 
     def remaining() -> float:
         return 1e9 if deadline is None else deadline - time.monotonic()

@@ -7,6 +7,8 @@ import logging
 import math
 import time
 import zlib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -23,6 +25,15 @@ SELFIE_STRENGTH = 0.15  # how far each day's selfie differs from the photo it is
 MAX_ENROL = 3  # templates per field staff member
 SELFIE_MARGIN = 0.08  # how clearly a photo must pass the server's checks to become a month's selfie
 DRAIN_TIMEOUT_S = 90.0
+
+
+class SeedingStopped(Exception):
+    """SIGINT or SIGTERM came while seeding: the rest is skipped (the demo is ending)."""
+
+
+def check_stop(stopped: Callable[[], bool]) -> None:
+    if stopped():
+        raise SeedingStopped("stopped while seeding the month")
 
 
 def campus(lat: float, lon: float, radius_m: float = 140.0) -> dict:
@@ -85,17 +96,20 @@ def due(events: list[Event], now: datetime) -> list[Event]:
 
 def write_kiosk_history(device_dir: Path, store_path: Path, site: Site, events: list[Event]) -> int:
     """The kiosk's identity and its store with the month's records, each signed and chained by the store
-    exactly as the kiosk writes them (one boot a day: the Pi is switched on each morning)."""
+    exactly as the kiosk writes them (one boot a day: the kiosk restarts every night)."""
     from edge_models.opencv_runtime import MODEL_VERSION
     from kiosk.store import Observation, append_record, open_store
     from provisioning.identity import create_identity
 
     identity = create_identity(device_dir, site.device_id, site.site_id)
     db = open_store(store_path)
+    # A month written in one go at start-up: an fsync per record (the kiosk's power-loss guarantee) would only
+    # make seeding several times slower. Signing and chaining stay the store's own.
+    db.execute("PRAGMA synchronous=NORMAL")
     rng = np.random.default_rng(zlib.crc32(site.device_id.encode()))
     try:
         for e in events:
-            boot = e.at.replace(hour=5, minute=0, second=0, microsecond=0)
+            boot = e.at.replace(hour=0, minute=0, second=0, microsecond=0)  # local midnight: mono_ns >= 0
             known = e.employee_id is not None
             append_record(db, identity, Observation(
                 person_id=e.employee_id, event=e.kind, wall_time=e.at.timestamp(),
@@ -183,7 +197,7 @@ def enrol_field_staff(demo, faces: dict[str, tuple[list, list]]) -> dict[str, st
 
 
 def send_field_checkins(demo, events: list[Event], tokens: dict[str, str], faces: dict[str, tuple[list, list]],
-                        seed: int) -> tuple[int, int]:
+                        seed: int, stopped: Callable[[], bool] = lambda: False) -> tuple[int, int]:
     """Each planned check-in as the phone sends it (taken in the past: the server keeps its time and marks it
     queued_offline). Returns (accepted, counted: no flag that keeps it out of the day)."""
     from central_server.attendance.rules.timeline import DISQUALIFYING_FLAGS
@@ -192,6 +206,7 @@ def send_field_checkins(demo, events: list[Event], tokens: dict[str, str], faces
     rng = np.random.default_rng(seed)
     accepted = counted = 0
     for n, e in enumerate(events):
+        check_stop(stopped)
         bases = faces.get(e.employee_id, ([], []))[1]
         if bases:
             image = perturb(load_image(bases[n % len(bases)]), rng, SELFIE_STRENGTH)
@@ -234,28 +249,38 @@ def recompute(demo, days: list[date]) -> int:
                for site in SITES)
 
 
-def seed_month(demo, plan: MonthPlan, strangers: list, seed: int) -> dict:
-    """Everything of the seeded month; returns what was seeded and how long it took."""
+def seed_month(demo, plan: MonthPlan, strangers: list, seed: int,
+               stopped: Callable[[], bool] = lambda: False) -> dict:
+    """Everything of the seeded month; returns what was seeded and how long it took. SeedingStopped when
+    `stopped()` turns true on the way."""
     t0 = time.monotonic()
-    fences = register_sites(demo)
-    register_staff(demo, plan, fences)
-    declare_calendar(demo, plan)
-    events = due(plan.events, datetime.now(UTC))
-    stores, records = [], 0
-    for site in SITES:
-        folder = demo.workdir / "seeded" / site.device_id
-        folder.mkdir(parents=True)
-        mine = [e for e in events if e.via == "kiosk" and e.site_id == site.site_id]
-        records += write_kiosk_history(folder / "device", folder / "kiosk.db", site, mine)
-        stores.append(start_kiosk_sync(demo, site))
-    t_kiosk = time.monotonic()
-    faces = field_faces(strangers)
+    with ThreadPoolExecutor(1) as pool:
+        # Choosing the selfie photos is model work: it overlaps the register calls and the kiosks' stores.
+        chosen = pool.submit(field_faces, strangers)
+        fences = register_sites(demo)
+        register_staff(demo, plan, fences)
+        declare_calendar(demo, plan)
+        events = due(plan.events, datetime.now(UTC))
+        stores, records = [], 0
+        for site in SITES:
+            check_stop(stopped)
+            folder = demo.workdir / "seeded" / site.device_id
+            folder.mkdir(parents=True)
+            mine = [e for e in events if e.via == "kiosk" and e.site_id == site.site_id]
+            records += write_kiosk_history(folder / "device", folder / "kiosk.db", site, mine)
+            stores.append(start_kiosk_sync(demo, site))
+        t_kiosk = time.monotonic()
+        faces = chosen.result()
     tokens = enrol_field_staff(demo, faces)
     phone = [e for e in events if e.via == "mobile"]
-    accepted, counted = send_field_checkins(demo, phone, tokens, faces, seed)
+    accepted, counted = send_field_checkins(demo, phone, tokens, faces, seed, stopped)
     t_phone = time.monotonic()
     counts = wait_drained(stores)
+    if counts["pending"] or counts["rejected"]:
+        log.warning("seeded kiosks: %d records still pending, %d rejected (see %s/sync-kiosk-*.log, server.log)",
+                    counts["pending"], counts["rejected"], demo.workdir)
     t_drained = time.monotonic()
+    check_stop(stopped)
     days = recompute(demo, plan.days)
     log.info("seeded: %d kiosk records (%d acked, %d pending), %d check-ins (%d counted), %d days; "
              "register+stores %.1fs, phones %.1fs, drain %.1fs, recompute %.1fs", records, counts["acked"],

@@ -1,9 +1,17 @@
-"""/api/v1/sites/{site_id}/geofences and /details: polygons checked at upload, a site's reference point."""
+"""/api/v1/sites/{site_id}/geofences and /details: polygons checked at upload, a site's reference point and
+go-live day."""
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
 from central_server.api.deps import Conn, OfficeStaff, SiteManager, check_site_scope
-from central_server.org.employees import add_geofence, list_geofences, set_site_details
+from central_server.attendance.rules.recompute import recompute_stored
+from central_server.org.employees import (
+    add_geofence,
+    go_live_span,
+    list_geofences,
+    set_site_details,
+    site_go_live,
+)
 from central_server.org.schemas import GeofenceCreate, GeofencePublic, SiteDetails
 
 router = APIRouter(prefix="/api/v1/sites", tags=["geofences"])
@@ -24,9 +32,17 @@ def get_geofences(site_id: str, conn: Conn, who: OfficeStaff) -> list[dict]:
 
 
 @router.put("/{site_id}/details", response_model=SiteDetails)
-def put_details(site_id: str, body: SiteDetails, conn: Conn, who: SiteManager) -> dict:
-    """Department, district, reference point (used for kiosk events in impossible-travel checks), curfew."""
+def put_details(site_id: str, body: SiteDetails, request: Request, conn: Conn, who: SiteManager) -> dict:
+    """Department, district, reference point (used for kiosk events in impossible-travel checks), curfew, and
+    the go-live day: days before it are not_live (never absent, no explanation asked). go_live_on left out keeps
+    the stored day; a change recomputes the stored days it moves over, and is refused (409) across a closed
+    month."""
     check_site_scope(who, site_id)
-    row = set_site_details(conn, site_id, body.model_dump(), actor=who.label)
+    details = body.model_dump(exclude=None if "go_live_on" in body.model_fields_set else {"go_live_on"})
+    old = site_go_live(conn, site_id)
+    row = set_site_details(conn, site_id, details, actor=who.label)
+    span = go_live_span(old, row["go_live_on"])
+    if span is not None:
+        recompute_stored(conn, *span, request.app.state.config.timezone, site_id=site_id, cause="go_live_changed")
     row.pop("site_id")
     return row

@@ -18,7 +18,7 @@ MAX_CSV_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 50_000
 EMPLOYEE_COLUMNS = ("employee_id", "name", "role", "site_id", "department_id", "shift_id", "mobile", "joined_on",
                     "left_on")
-SITE_COLUMNS = ("site_id", "name", "kind", "department_id", "district", "lat", "lon", "curfew")
+SITE_COLUMNS = ("site_id", "name", "kind", "department_id", "district", "lat", "lon", "curfew", "go_live_on")
 REQUIRED = {"employees": ("employee_id", "name", "site_id"), "sites": ("site_id", "name")}
 
 

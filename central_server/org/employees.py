@@ -1,11 +1,14 @@
-"""The domain register: departments, site details, shifts, employees, geofences, holidays, leave and tours."""
+"""The domain register: departments, site details (with the go-live day), shifts, employees, geofences,
+holidays, leave and tours."""
 
 import json
 import time
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 
 from central_server.access.audit import write_audit
+from central_server.closing.adjustments import closed_months
 from central_server.db.schema import (
     departments,
     employee_geofences,
@@ -17,6 +20,7 @@ from central_server.db.schema import (
     site_details,
     sites,
 )
+from central_server.errors import Conflict
 from central_server.org.geofence import Fence, GeofenceError, parse_fence
 from central_server.org.sites import AlreadyExists, Missing, NotRegistered
 from hajiri_common.timefmt import utc_iso
@@ -42,11 +46,48 @@ def create_department(conn: sa.Connection, department_id: str, name: str, *, act
     return row
 
 
+class GoLiveConflict(Conflict):
+    """A go-live day that would change a month already closed (409)."""
+
+
+def site_go_live(conn: sa.Connection, site_id: str) -> str | None:
+    """The site's go-live day (YYYY-MM-DD), or None: live since always."""
+    return conn.execute(sa.select(site_details.c.go_live_on).where(site_details.c.site_id == site_id)).scalar()
+
+
+def go_live_span(old: str | None, new: str | None) -> tuple[str, str] | None:
+    """The days (first, last; YYYY-MM-DD) whose status a go-live change from `old` to `new` changes: those
+    between the two days (from the earliest day there is when one of them is None), or None if it is the same."""
+    if old == new:
+        return None
+    later = max(d for d in (old, new) if d is not None)
+    earlier = min(old, new) if old is not None and new is not None else "0001-01-01"
+    return earlier, (date.fromisoformat(later) - timedelta(days=1)).isoformat()
+
+
+def _check_go_live(conn: sa.Connection, site_id: str, old: str | None, new: str | None) -> None:
+    span = go_live_span(old, new)
+    if span is None:
+        return
+    # A closed month was paid as it stood: moving go-live across it would turn paid days into not_live (or the
+    # other way) for everyone at once. Adjustments are for single late facts, not for re-deciding a month.
+    touched = sorted(m for _, m in closed_months(conn, [site_id]) if span[0][:7] <= m <= span[1][:7])
+    if touched:
+        raise GoLiveConflict(f"go_live_on: moving the go-live day from {old or 'none'} to {new or 'none'} would "
+                             f"change closed month(s) {', '.join(touched)} of site {site_id}")
+
+
 def set_site_details(conn: sa.Connection, site_id: str, details: dict, *, actor: str) -> dict:
-    """Insert or replace a site's department, district, reference point and curfew."""
+    """Insert or replace a site's department, district, reference point, curfew and go-live day. go_live_on left
+    out of `details` keeps the stored day (None clears it); a change across a closed month is refused
+    (GoLiveConflict). The caller recomputes the stored days in go_live_span(old, new)."""
     _need(conn, sites.c.site_id, site_id, "site", Missing)
     _need(conn, departments.c.department_id, details.get("department_id"), "department", Missing)
-    row = {"site_id": site_id, **{k: details.get(k) for k in ("department_id", "district", "lat", "lon", "curfew")}}
+    old = site_go_live(conn, site_id)
+    go_live = details.get("go_live_on", old)
+    _check_go_live(conn, site_id, old, go_live)
+    row = {"site_id": site_id, **{k: details.get(k) for k in ("department_id", "district", "lat", "lon", "curfew")},
+           "go_live_on": go_live}
     conn.execute(sa.delete(site_details).where(site_details.c.site_id == site_id))
     conn.execute(sa.insert(site_details).values(**row))
     write_audit(conn, actor, "site.details", site_id, json.dumps({k: v for k, v in row.items() if k != "site_id"}))

@@ -4,7 +4,7 @@ holidays, leave and tours, CSV imports."""
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from hajiri_common.strict import ClockTime, Day, Name, Slug, Strict
 from hajiri_wire.record import PersonId, SiteId
@@ -16,6 +16,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 EMPLOYEE_ROLES = ("staff", "field_staff", "office_head", "warden", "ddo", "it_staff", "resident")
+GO_LIVE_EARLIEST_YEAR = 2020  # Hajiri did not exist before: an earlier go-live day is a typing slip
 
 
 class SiteCreate(Strict):
@@ -49,6 +50,21 @@ class SiteDetails(Strict):
     lat: Annotated[float, Field(ge=-90, le=90)] | None = None
     lon: Annotated[float, Field(ge=-180, le=180)] | None = None
     curfew: ClockTime | None = None
+    go_live_on: Day | None = Field(None, description="local day the site started on Hajiri (YYYY-MM-DD): days "
+                                                     "before it are not_live, neither absent nor explained. "
+                                                     "Left out, the stored day stays; null: live since always")
+
+    @field_validator("go_live_on")
+    @classmethod
+    def _go_live_day(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                day = date.fromisoformat(value)
+            except ValueError as e:
+                raise ValueError(f"go_live_on {value!r} is not a calendar date") from e
+            if day.year < GO_LIVE_EARLIEST_YEAR:
+                raise ValueError(f"go_live_on {value} is before {GO_LIVE_EARLIEST_YEAR}: not a go-live day")
+        return value
 
 
 class ShiftCreate(Strict):

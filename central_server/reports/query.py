@@ -12,7 +12,7 @@ from central_server.reports.period import Period, ReportScope
 e, d, sd, s = employees, attendance_days, site_details, sites
 # Counted per employee: each is the number of the employee's days with that status in the period.
 STATUS_COUNTS = ("present", "late", "half_day", "on_leave", "on_tour", "holiday", "weekly_off", "absent",
-                 "pending", "not_employed")
+                 "pending", "not_employed", "not_live")
 
 
 def _scoped(q: sa.Select, scope: ReportScope) -> sa.Select:

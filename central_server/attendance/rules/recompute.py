@@ -1,12 +1,18 @@
 """The one owner of attendance_days: compute and store employees' days (and raise the explanation requests
 they call for) whenever an input changes, fill in days nobody computed yet for the reports, and read days
-for the API without writing."""
+for the API without writing. A day of a closed month that changes is recorded as an adjustment first
+(closing.adjustments), so the paid month never changes silently.
+
+Days Hajiri could not have recorded are never held against anyone: before joining or after leaving they are
+not_employed, before the site's go-live day not_live (neither is absent, a working day or paid), and no late or
+absent explanation is asked for a day before the employee was registered (their created_at, local day)."""
 
 import time
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -17,20 +23,24 @@ from central_server.attendance.rules.status import DayResult, decide_day
 from central_server.attendance.rules.timeline import (
     load_contexts,
     load_events,
+    load_go_live,
     load_rules,
     parse_instant,
 )
+from central_server.closing.adjustments import note_changes
 from central_server.db.schema import attendance_days, employees
 from central_server.db.upsert import insert_on_conflict
 from hajiri_common.timefmt import utc_iso, wire_time
 
 
 def compute_days(conn: sa.Connection, emps: list[dict], days: list[date], tz: str,
-                 now: datetime | None = None) -> list[tuple[dict, DayResult]]:
-    """Each employee's status on each day, from kiosk records and check-ins as they are now."""
+                 now: datetime | None = None, *, go_live: dict[str, str] | None = None) -> list[tuple[dict, DayResult]]:
+    """Each employee's status on each day, from kiosk records and check-ins as they are now. go_live: the sites'
+    go-live days (load_go_live), for callers that compute employee by employee; loaded here when None."""
     if not emps or not days:
         return []
     now = now or datetime.now(UTC)
+    go_live = load_go_live(conn, [e["site_id"] for e in emps]) if go_live is None else go_live
     rules = load_rules(conn)
     contexts = load_contexts(conn, emps, days)
     rule_of = {e["employee_id"]: rules.get(e["shift_id"], DEFAULT_SHIFT) for e in emps}
@@ -51,6 +61,9 @@ def compute_days(conn: sa.Connection, emps: list[dict], days: list[date], tz: st
             if not employed_on(emp, day):  # before joining or after leaving: nothing expected, no absence
                 out.append((emp, DayResult(day, "not_employed", final=True)))
                 continue
+            if not live_on(go_live.get(emp["site_id"]), day):  # the site was not on Hajiri yet: as before joining
+                out.append((emp, DayResult(day, "not_live", final=True)))
+                continue
             lo, hi = windows[(rule, day)]
             todays = mine[bisect_left(stamps, lo):bisect_left(stamps, hi)]
             out.append((emp, decide_day(rule, day, todays, contexts[(emp["employee_id"], day)], tz=tz, now=now)))
@@ -64,15 +77,37 @@ def employed_on(emp: dict, day: date) -> bool:
     return (joined is None or iso >= joined) and (left is None or iso <= left)
 
 
-def store_days(conn: sa.Connection, results: list[tuple[dict, DayResult]]) -> None:
-    """Upsert the days and keep the late/absent explanation requests in step with them."""
+def live_on(go_live_on: str | None, day: date) -> bool:
+    """Whether the site was on Hajiri on `day` (go_live_on YYYY-MM-DD; None: since always)."""
+    return go_live_on is None or day.isoformat() >= go_live_on
+
+
+def registered_on(emp: dict, tz: str) -> date | None:
+    """The local day the employee was registered in Hajiri (their created_at), if known."""
+    created = emp.get("created_at")
+    return parse_instant(created).astimezone(ZoneInfo(tz)).date() if created else None
+
+
+def store_days(conn: sa.Connection, results: list[tuple[dict, DayResult]], tz: str, cause: str) -> None:
+    """Upsert the days and keep the late/absent explanation requests in step with them. A day of a closed month
+    whose status or pay changes is recorded as an adjustment, with `cause`, before its row is replaced."""
     stamp = utc_iso(time.time())
     rows = [day_row(emp, r, stamp) for emp, r in results]
+    note_changes(conn, rows, cause)
     insert_on_conflict(conn, attendance_days, rows, ["employee_id", "day"], update=True)
-    sync_day_requests(conn, {(emp["employee_id"], r.day.isoformat()): _explanations_due(r) for emp, r in results})
+    first: dict[str, date | None] = {}
+    for emp, _ in results:
+        if emp["employee_id"] not in first:
+            first[emp["employee_id"]] = registered_on(emp, tz)
+    sync_day_requests(conn, {(emp["employee_id"], r.day.isoformat()): _explanations_due(r, first[emp["employee_id"]])
+                             for emp, r in results})
 
 
-def _explanations_due(r: DayResult) -> set[str]:
+def _explanations_due(r: DayResult, registered: date | None) -> set[str]:
+    # Before Hajiri knew the employee no kiosk could have recorded them: asking why they were absent (a report
+    # filling in the month for someone registered today with an earlier joining day) would only be noise.
+    if registered is not None and r.day < registered:
+        return set()
     # Late is known at arrival. Absent only once the shift is over; approved leave would be on_leave.
     if r.status == "late":
         return {"late"}
@@ -102,19 +137,20 @@ def select_employees(conn: sa.Connection, *, site_id: str | None = None,
 
 
 def recompute_days(engine: Engine | sa.Connection, employee_id: str | None, dates: list[date], tz: str, *,
-                   site_id: str | None = None, now: datetime | None = None) -> list[tuple[dict, DayResult]]:
+                   site_id: str | None = None, now: datetime | None = None,
+                   cause: str = "recompute") -> list[tuple[dict, DayResult]]:
     """Recompute and store the given days (one employee, a site's, or everyone's): after a check-in, a decided
-    explanation, or an admin's POST /api/v1/days/recompute."""
+    explanation, or an admin's POST /api/v1/days/recompute. `cause` names it on any adjustment to a closed month."""
     if isinstance(engine, sa.Connection):
-        return _recompute(engine, employee_id, dates, tz, site_id, now)
+        return _recompute(engine, employee_id, dates, tz, site_id, now, cause)
     with engine.begin() as conn:
-        return _recompute(conn, employee_id, dates, tz, site_id, now)
+        return _recompute(conn, employee_id, dates, tz, site_id, now, cause)
 
 
-def _recompute(conn, employee_id, dates, tz, site_id, now):
+def _recompute(conn, employee_id, dates, tz, site_id, now, cause):
     emps = select_employees(conn, site_id=site_id, employee_id=employee_id)
     results = compute_days(conn, emps, sorted(set(dates)), tz, now)
-    store_days(conn, results)
+    store_days(conn, results, tz, cause)
     return results
 
 
@@ -150,10 +186,10 @@ def read_days(conn: sa.Connection, day: date, tz: str, *, site_id: str | None = 
 
 
 def recompute_stored(conn: sa.Connection, first: str, last: str, tz: str, *, employee_id: str | None = None,
-                     site_id: str | None = None) -> int:
-    """After an input changed (leave, tour, holiday): recompute the stored days first..last (YYYY-MM-DD, as
-    stored) of one employee, one site's or everyone's. Days not stored yet are left to read_days and
-    fill_missing_days, so no day after today is ever stored. Returns the days recomputed."""
+                     site_id: str | None = None, cause: str = "leave_tour_or_holiday") -> int:
+    """After an input changed (leave, tour, holiday, a site's go-live day): recompute the stored days
+    first..last (YYYY-MM-DD, as stored) of one employee, one site's or everyone's. Days not stored yet are left
+    to read_days and fill_missing_days, so no day after today is ever stored. Returns the days recomputed."""
     q = (sa.select(attendance_days.c.employee_id, attendance_days.c.day)
          .where(attendance_days.c.day.between(first, last)))
     if employee_id is not None:
@@ -166,11 +202,12 @@ def recompute_stored(conn: sa.Connection, first: str, last: str, tz: str, *, emp
     if not by_employee:
         return 0
     results = []
-    for emp in select_employees(conn, employee_ids=sorted(by_employee)):
-        results += compute_days(conn, [emp], sorted(by_employee[emp["employee_id"]]), tz)
-    store_days(conn, results)
+    emps = select_employees(conn, employee_ids=sorted(by_employee))
+    go_live = load_go_live(conn, [e["site_id"] for e in emps])
+    for emp in emps:
+        results += compute_days(conn, [emp], sorted(by_employee[emp["employee_id"]]), tz, go_live=go_live)
+    store_days(conn, results, tz, cause)
     return len(results)
-
 
 
 def recompute_after_ingest(engine: Engine | sa.Connection, touched: list[tuple[str, str]], tz: str) -> int:
@@ -195,9 +232,10 @@ def _after_ingest(conn: sa.Connection, touched: list[tuple[str, str]], tz: str) 
             rule = rules.get(emps[person]["shift_id"], DEFAULT_SHIFT)
             days.setdefault(person, set()).add(day_of(rule, parse_instant(at), tz))
     results = []
+    go_live = load_go_live(conn, [emps[p]["site_id"] for p in days])
     for person, dates in days.items():
-        results += compute_days(conn, [emps[person]], sorted(dates), tz)
-    store_days(conn, results)
+        results += compute_days(conn, [emps[person]], sorted(dates), tz, go_live=go_live)
+    store_days(conn, results, tz, "kiosk_record")
     return len(results)
 
 
@@ -226,6 +264,6 @@ def fill_missing_days(conn: sa.Connection, employee_ids: list[str], days: list[d
     # Employees missing the same days are computed together: the rules load events and leave per batch.
     for missing, emps in by_missing.items():
         results = compute_days(conn, emps, list(missing), tz, now)
-        store_days(conn, results)
+        store_days(conn, results, tz, "report_fill")
         computed += len(results)
     return computed

@@ -5,8 +5,10 @@ from datetime import UTC, date, datetime
 
 from central_server.attendance.rules.shift import ShiftRule
 
+# not_employed (before joining, after leaving) and not_live (before the site's go-live day) are decided before
+# these rules run (rules.recompute): nothing is expected of the employee those days, so they are never absent.
 STATUSES = ("present", "late", "half_day", "absent", "on_leave", "on_tour", "holiday", "weekly_off", "pending",
-            "not_employed")
+            "not_employed", "not_live")
 
 
 @dataclass(frozen=True)

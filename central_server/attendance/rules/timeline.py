@@ -1,5 +1,5 @@
 """Load what a day's rules need from the database: kiosk records and check-ins as Events, leave, tours,
-holidays and shifts."""
+holidays, shifts and each site's go-live day."""
 
 from collections import defaultdict
 from dataclasses import dataclass
@@ -17,6 +17,7 @@ from central_server.db.schema import (
     leaves,
     records,
     shifts,
+    site_details,
     tours,
 )
 from hajiri_common.timefmt import wire_time
@@ -171,3 +172,13 @@ def load_contexts(conn: sa.Connection, employees: list[dict], days: list[date]) 
 
 def load_rules(conn: sa.Connection) -> dict[str, ShiftRule]:
     return {r.shift_id: ShiftRule.from_row(dict(r._mapping)) for r in conn.execute(sa.select(shifts))}
+
+
+def load_go_live(conn: sa.Connection, site_ids: list[str]) -> dict[str, str]:
+    """site_id -> its go-live day (YYYY-MM-DD) for the sites that have one; a site not here is live since always."""
+    out: dict[str, str] = {}
+    for ids in _chunks(sorted(set(site_ids))):
+        out.update({r.site_id: r.go_live_on for r in conn.execute(
+            sa.select(site_details.c.site_id, site_details.c.go_live_on).where(
+                site_details.c.site_id.in_(ids), site_details.c.go_live_on.is_not(None)))})
+    return out

@@ -105,3 +105,16 @@ def test_site_rows_and_scoping(client, engine):
     assert r.status_code == 422 and {(e["row"], e["column"]) for e in errors} == {(3, "site_id")}
     assert any("for site office-1 only" in e["message"] for e in errors)
     assert upload(client, "employees", "employee_id,name,site_id\nh-1,Head's,office-1\n", "head").status_code == 200
+
+
+def test_sites_import_their_go_live_day(client, engine):
+    r = upload(client, "sites", "site_id,name,district,go_live_on\noffice-8,Eight,Puri,2026-10-05\n"
+                                "office-9,Nine,Puri,2026-10-32\noffice-10,Ten,Puri,\n")
+    assert r.status_code == 422
+    assert [(e["row"], e["column"]) for e in r.json()["detail"]["errors"]] == [(3, "go_live_on")]
+    r = upload(client, "sites", "site_id,name,district,go_live_on\noffice-8,Eight,Puri,2026-10-05\n"
+                                "office-10,Ten,Puri,\n")
+    assert r.status_code == 200 and r.json()["imported"] == 2
+    with engine.connect() as conn:
+        got = dict(conn.execute(sa.select(site_details.c.site_id, site_details.c.go_live_on)).all())
+    assert got == {"office-8": "2026-10-05", "office-10": None}

@@ -1,7 +1,9 @@
 """The day's one owner (SQLite and PostgreSQL): reads never write, a day stored after its shift ended is read
-as stored, an input that changes (leave) recomputes the stored days, and reports fill in missing days."""
+as stored, an input that changes (leave) recomputes the stored days, and reports fill in missing days without
+asking explanations for days before the employee was registered."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -11,7 +13,8 @@ from central_server.attendance.rules.recompute import (
     recompute_days,
     recompute_stored,
 )
-from central_server.db.schema import attendance_days, explanations, leaves
+from central_server.attendance.rules.timeline import parse_instant
+from central_server.db.schema import attendance_days, employees, explanations, leaves
 from central_server.org.employees import add_absence, create_employee
 from central_server.org.sites import create_site
 
@@ -25,6 +28,8 @@ def seed(engine) -> None:
         create_site(conn, "office-1", "Office", "office", actor="test")
         for emp in ("emp-1", "emp-2"):
             create_employee(conn, {"employee_id": emp, "name": emp, "site_id": "office-1"}, actor="test")
+        # Registered before the test's days: no explanation is asked for a day before Hajiri knew the employee.
+        conn.execute(sa.update(employees).values(created_at="2026-01-01T00:00:00.000Z"))
 
 
 def stored(engine) -> dict[tuple[str, str], str]:
@@ -90,3 +95,28 @@ def test_reports_fill_in_the_missing_days(engine):
         assert fill_missing_days(conn, ["emp-1", "emp-2"], [D, date(2026, 11, 26)], TZ, LATER) == 3
     assert set(stored(engine)) == {("emp-1", "2026-11-25"), ("emp-1", "2026-11-26"), ("emp-2", "2026-11-25"),
                                    ("emp-2", "2026-11-26")}
+
+
+def test_a_report_asks_no_explanation_for_days_before_the_employee_was_registered(engine):
+    """The bug: a report download raised 'absent' requests for an employee registered today with an earlier
+    joining day. Those days are filled in (Hajiri stores what the rules say) but nobody is asked about them."""
+    seed(engine)
+    with engine.begin() as conn:
+        create_employee(conn, {"employee_id": "new-1", "name": "New", "site_id": "office-1",
+                               "joined_on": "2026-11-02"}, actor="test")  # registered now, joined weeks ago
+        created = conn.execute(sa.select(employees.c.created_at).where(employees.c.employee_id == "new-1")).scalar()
+    registered = parse_instant(created).astimezone(ZoneInfo(TZ)).date()
+    days = [registered - timedelta(days=i) for i in range(1, 8)]
+    with engine.begin() as conn:
+        assert fill_missing_days(conn, ["new-1"], days, TZ, datetime.now(UTC)) == 7
+    assert {d: s for (e, d), s in stored(engine).items() if e == "new-1"}.keys() == {d.isoformat() for d in days}
+    with engine.connect() as conn:
+        asked = conn.execute(sa.select(explanations.c.day).where(explanations.c.employee_id == "new-1")).all()
+    assert asked == []
+    # From the day Hajiri knew them, an absence is asked about as usual.
+    with engine.begin() as conn:
+        fill_missing_days(conn, ["new-1"], [registered], TZ, datetime.now(UTC) + timedelta(days=1))
+        asked = conn.execute(sa.select(explanations.c.day, explanations.c.reason).where(
+            explanations.c.employee_id == "new-1")).all()
+    if registered.weekday() != 6:  # a Sunday is the default shift's weekly off: nothing to ask
+        assert [tuple(a) for a in asked] == [(registered.isoformat(), "absent")]

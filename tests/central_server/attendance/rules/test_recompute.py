@@ -1,5 +1,6 @@
 """Rules against the database (SQLite and PostgreSQL): kiosk records via real ingest, late syncs, night
-shifts, a kiosk clock corrected after the fact, and the explanation requests that follow the statuses."""
+shifts, a kiosk clock corrected after the fact, the explanation requests that follow the statuses, and days
+before a site's go-live day."""
 
 from datetime import UTC, date, datetime, timedelta
 
@@ -8,14 +9,15 @@ import sqlalchemy as sa
 
 from central_server.attendance.rules.recompute import (
     compute_days,
+    fill_missing_days,
     recompute_after_ingest,
     recompute_days,
     select_employees,
 )
 from central_server.attendance.rules.timeline import has_corrected_time
-from central_server.db.schema import attendance_days, explanations, leaves
+from central_server.db.schema import attendance_days, employees, explanations, leaves
 from central_server.ingest.records import ingest_payload
-from central_server.org.employees import add_absence, create_employee, create_shift
+from central_server.org.employees import add_absence, create_employee, create_shift, set_site_details
 from hajiri_wire import RecordBatch, UnsignedRecord, encode_batch, record_hash, sign_record, topics
 from hajiri_wire.ids import uuid7
 from tests.builders import local_wire
@@ -48,6 +50,13 @@ def seed(engine, site_id: str = "office-1") -> None:
                         actor="test")
         create_employee(conn, {"employee_id": "emp-2", "name": "Bhim", "site_id": site_id, "shift_id": "night"},
                         actor="test")
+        registered_before_the_test_days(conn)
+
+
+def registered_before_the_test_days(conn) -> None:
+    """Employees created now are registered after the test's days, and no explanation is asked for a day before
+    Hajiri knew the employee: date their registration back to before those days."""
+    conn.execute(sa.update(employees).values(created_at="2026-01-01T00:00:00.000Z"))
 
 
 def statuses(engine, day: date, now=LATER) -> dict[str, tuple]:
@@ -189,6 +198,7 @@ def test_days_outside_employment_are_not_employed_not_absent_and_raise_nothing(e
         create_employee(conn, {"employee_id": "emp-3", "name": "Chandan", "site_id": "office-1",
                                "shift_id": "office", "joined_on": "2026-11-24", "left_on": "2026-11-26"},
                         actor="test")
+        registered_before_the_test_days(conn)
     before, first, last, after = (date(2026, 11, 23), date(2026, 11, 24), date(2026, 11, 26),
                                   date(2026, 11, 27))
     assert statuses(engine, before)["emp-3"] == ("not_employed", None)
@@ -211,3 +221,24 @@ def test_an_employment_period_that_ends_before_it_starts_is_refused():
     with pytest.raises(ValidationError, match="not a calendar date"):
         EmployeeCreate(**base, joined_on="2026-02-30")
     assert EmployeeCreate(**base, joined_on="2026-11-20").left_on is None
+
+
+def test_days_before_the_go_live_day_are_not_live_and_raise_nothing(engine, registered):
+    seed(engine)
+    with engine.begin() as conn:
+        set_site_details(conn, "office-1", {"district": "North", "go_live_on": "2026-11-25"}, actor="test")
+    before = D - timedelta(days=1)
+    assert statuses(engine, before) == {"emp-1": ("not_live", None), "emp-2": ("not_live", None)}
+    assert statuses(engine, D)["emp-1"] == ("absent", None)  # live from its first day
+    assert sorted({e[1] for e in day_explanations(engine)}) == ["2026-11-25"]
+    # A report filling in the week before stores them as not_live, and asks nothing either.
+    with engine.begin() as conn:
+        assert fill_missing_days(conn, ["emp-1", "emp-2"], [D - timedelta(days=i) for i in range(2, 8)], TZ,
+                                 LATER) == 12
+        stored = {r.status for r in conn.execute(sa.select(attendance_days.c.status).where(
+            attendance_days.c.day < "2026-11-25"))}
+    assert stored == {"not_live"}
+    assert sorted({e[1] for e in day_explanations(engine)}) == ["2026-11-25"]
+    # A kiosk record from before go-live (a kiosk tried out early) does not make the day count.
+    ingest(engine, registered, [registered.record("emp-1", "IN", z(before, "10:00"))])
+    assert statuses(engine, before)["emp-1"] == ("not_live", None)

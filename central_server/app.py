@@ -26,6 +26,7 @@ from central_server.api import (
     imports,
     ingest_stats,
     inspections,
+    month_close,
     people,
     reports,
     rollcall,
@@ -89,6 +90,7 @@ def create_app(config: ServerConfig, *, engine: Engine | None = None, start_inge
     app.include_router(evidence_review.router)
     app.include_router(downlink.router)  # signed gallery, config and command downlinks
     app.include_router(reports.router)  # muster roll, monthly/salary report, roll-up, late and absent lists
+    app.include_router(month_close.router)  # closing a month: frozen signed reports, adjustments after it
     # The office web app: sign-in, each role's pages (server-rendered), its fonts and static files.
     for module in (web_login, assets, *page_modules()):
         app.include_router(module.router)

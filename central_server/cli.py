@@ -1,13 +1,16 @@
-"""`hajiri server`: run the central server, or manage its database (migrate, tokens, users, device registration)."""
+"""`hajiri server`: run the central server, manage its database (migrate, tokens, users, device registration), or
+check a closed month's report against its signature file (verify-report, no database needed)."""
 
 import argparse
 import getpass
+import json
 import os
 import sys
 from pathlib import Path
 
 from central_server.access.tokens import Role, create_token
 from central_server.access.users import UserError, create_user
+from central_server.closing.signing import check_signature_file
 from central_server.config import ServerConfig, load_server_config
 from central_server.db.engine import make_engine
 from central_server.db.migrate import migrate
@@ -58,6 +61,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--device-id", required=True, help="the kiosk's device id (also its broker user)")
     p.add_argument("--site-id", required=True, help="the site the kiosk stands in")
     p.add_argument("--public-key", required=True, help="base64 Ed25519 public key printed by `hajiri provision`")
+    p = sub.add_parser("verify-report", help="check a closed month's report file against its signature file",
+                       description="Check that FILE is exactly the report the server froze and signed when the "
+                                   "month was closed (SIGFILE: GET /api/v1/reports/monthly.sig). Prints ok or "
+                                   "failed and why; exits 0 or 1.")
+    p.add_argument("file", type=Path, metavar="FILE", help="the downloaded report (CSV, XLSX or PDF)")
+    p.add_argument("sigfile", type=Path, metavar="SIGFILE", help="its signature file (JSON)")
+    p.add_argument("--public-key", dest="trusted_key",
+                   help="the server's public key (base64, GET /api/v1/downlink/server-key): without it the file is "
+                        "checked against the key named in SIGFILE only")
 
 
 PASSWORD_ENV = "HAJIRI_NEW_USER_PASSWORD"
@@ -89,7 +101,26 @@ def _config(args: argparse.Namespace) -> ServerConfig:
     return ServerConfig.model_validate({**config.model_dump(), **updates}) if updates else config
 
 
+def verify_report(file: Path, sigfile: Path, trusted_key: str | None = None) -> int:
+    """`hajiri server verify-report`: 0 when FILE is exactly what SIGFILE signs, else 1 (with the reason)."""
+    try:
+        content = file.read_bytes()
+        sig = json.loads(sigfile.read_bytes())
+    except (OSError, ValueError) as e:
+        print(f"failed: cannot read the files: {e}")
+        return 1
+    why = check_signature_file(content, sig, trusted_key)
+    if why is not None:
+        print(f"failed: {why}")
+        return 1
+    print(f"ok: {file.name} is the {sig['format']} report of site {sig['site_id']} for {sig['month']}, closed at "
+          f"{sig['closed_at']} by {sig['closed_by']}, signed by key {sig['key_id']}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "server_command", None) == "verify-report":
+        return verify_report(args.file, args.sigfile, args.trusted_key)
     try:
         config = _config(args)
         action = getattr(args, "server_command", None)

@@ -90,6 +90,9 @@ SUPERVISOR_ROLES = OFFICE_HEAD_ROLES | {Role.WARDEN}
 OFFICER_ROLES = OFFICE_HEAD_ROLES | {Role.DISTRICT_OFFICER}
 # IT staff run devices, not payroll: every role but IT staff reads reports (an employee: their own).
 REPORT_READER_ROLES = SUPERVISOR_ROLES | {Role.DISTRICT_OFFICER, Role.EMPLOYEE}
+# Closed months and their adjustments: office heads (the DDO, who closes) and the state admin; district officers
+# read them for their district.
+PAYROLL_READER_ROLES = OFFICE_HEAD_ROLES | {Role.DISTRICT_OFFICER}
 ANY_ROLES = OFFICE_STAFF_ROLES | {Role.EMPLOYEE}
 EMPLOYEE_ROLES = frozenset({Role.EMPLOYEE})
 
@@ -104,6 +107,7 @@ Supervisor = Annotated[Principal, Depends(require_roles(*SUPERVISOR_ROLES))]
 Officer = Annotated[Principal, Depends(require_roles(*OFFICER_ROLES))]
 OfficerApart = Annotated[Principal, Depends(require_roles_apart(*OFFICER_ROLES))]
 ReportReader = Annotated[Principal, Depends(require_roles(*REPORT_READER_ROLES))]
+PayrollReader = Annotated[Principal, Depends(require_roles(*PAYROLL_READER_ROLES))]
 Anyone = Annotated[Principal, Depends(require_roles(*ANY_ROLES))]
 EmployeeOnly = Annotated[Principal, Depends(require_roles(*EMPLOYEE_ROLES))]
 

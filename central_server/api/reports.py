@@ -1,5 +1,7 @@
 """/api/v1/reports: daily muster roll, monthly attendance/salary report, district roll-up, late and absent lists
-as CSV (streamed), XLSX, PDF (monthly) or JSON. Each role sees only its offices; an employee only themself."""
+as CSV (streamed), XLSX, PDF (monthly) or JSON. Each role sees only its offices; an employee only themself.
+A closed month's monthly report of one office is served as frozen at the close, with its signature file
+(monthly.sig); an open month's shows the adjustments from closed months paid in it (central_server.closing)."""
 
 import io
 import json
@@ -15,6 +17,8 @@ from fastapi.responses import StreamingResponse
 from central_server.access.tokens import Principal, Role, district_site_ids
 from central_server.api.deps import Conn, ReportReader, check_employee_access, scoped_query, sites_visible_to
 from central_server.attendance.day import parse_day
+from central_server.closing.files import FORMATS, monthly_file
+from central_server.closing.month_close import SIG_SUFFIX, frozen_file, report_adjustments, scope_site
 from central_server.errors import Forbidden, Invalid, NotFound
 from central_server.org.sites import site_exists
 from central_server.reports import (
@@ -126,17 +130,60 @@ def _monthly(request, conn, who, month, site_id, district, employee_id):
     return build_monthly(conn, period, scope, tz, now=now), f"{scope.file_label}-{month}"
 
 
+def _attachment(filename: str, closed_at: str | None = None) -> dict[str, str]:
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if closed_at is not None:
+        headers["X-Hajiri-Closed"] = closed_at  # when the month was closed: these are the frozen bytes
+    return headers
+
+
 @router.get("/monthly")
 def get_monthly(request: Request, conn: Conn, who: ReportReader, month: Month, site_id: Site = None,
                 district: District = None, employee_id: Employee = None, format: Format = "csv") -> Response:
     """Monthly attendance/salary report per employee (formula: central_server.reports.monthly). XLSX adds the
-    district roll-up, late and absent sheets; PDF adds them as sections."""
+    district roll-up, late and absent sheets; PDF adds them as sections. One office's closed month (CSV, XLSX,
+    PDF) is the file frozen at the close, byte for byte, with X-Hajiri-Closed: <closed_at>; an open month's XLSX
+    and PDF add the adjustments from closed months paid in it."""
     fmt = check_format(format, ("csv", "xlsx", "pdf", "json"))
+    if fmt in FORMATS:
+        tz, now = _today(request)
+        month_period(month, now.date())
+        scope = resolve_scope(conn, who, site_id, district, employee_id)
+        site = scope_site(scope)
+        frozen = frozen_file(conn, site, month, fmt) if site is not None else None
+        if frozen is not None:  # read as stored: nothing is filled in or computed for a closed month
+            return Response(frozen.content, media_type=MEDIA[fmt],
+                            headers=_attachment(f"monthly-{scope.file_label}-{month}.{fmt}", frozen.closed_at))
     report, name = _monthly(request, conn, who, month, site_id, district, employee_id)
+    adjustments = report_adjustments(conn, report.scope, month) if fmt in ("xlsx", "pdf") else []
+    if adjustments:
+        return Response(monthly_file(report, fmt, adjustments), media_type=MEDIA[fmt],
+                        headers=_attachment(f"monthly-{name}.{fmt}"))
     if fmt == "pdf":
         return Response(monthly_pdf_bytes(report), media_type=MEDIA["pdf"],
                         headers={"Content-Disposition": f'attachment; filename="monthly-{name}.pdf"'})
     return table_response(fmt, f"monthly-{name}", MONTHLY_COLUMNS, report.rows(), lambda: monthly_sheets(report))
+
+
+@router.get("/monthly.sig")
+def get_monthly_signature(request: Request, conn: Conn, who: ReportReader, month: Month, site_id: Site = None,
+                          format: Annotated[str, Query(description="csv, xlsx or pdf")] = "csv") -> Response:
+    """The signature file of one office's closed month in one format (JSON: file_sha256, the Ed25519 signature,
+    key_id and public key, closed_at, closed_by); check a download with `hajiri server verify-report`."""
+    fmt = check_format(format, FORMATS)
+    _, now = _today(request)
+    month_period(month, now.date())
+    if who.role is Role.EMPLOYEE:
+        raise Forbidden("the signed file is the whole office's report; an employee token sees its own rows only")
+    scope = resolve_scope(conn, who, site_id, None, None)
+    site = scope_site(scope)
+    if site is None:
+        raise Invalid("site_id: a signature file is of one office's closed month; name the office")
+    sig = frozen_file(conn, site, month, fmt + SIG_SUFFIX)
+    if sig is None:
+        raise NotFound(f"month: {month} of site {site} is not closed; only a closed month's files are signed")
+    return Response(sig.content, media_type=MEDIA["json"],
+                    headers=_attachment(f"monthly-{site}-{month}.{fmt}.sig", sig.closed_at))
 
 
 @router.get("/rollup")

@@ -1,4 +1,4 @@
-"""`hajiri server` actions on the database: migrate, create-token, register-device."""
+"""`hajiri server` actions on the database (migrate, create-token, register-device) and verify-report."""
 
 import argparse
 
@@ -7,8 +7,10 @@ import sqlalchemy as sa
 
 from central_server import cli
 from central_server.access.tokens import Role, find_principal
+from central_server.closing.signing import sign_report_file, signature_file_bytes
 from central_server.db.engine import make_engine
 from central_server.db.schema import devices
+from hajiri_wire import DeviceKey
 
 
 def run(argv: list[str]) -> int:
@@ -47,3 +49,24 @@ def test_errors_are_clear(sqlite_url, capsys):
     assert "database_url" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         run(["create-token", "--role", "emperor"])
+
+
+def test_verify_report_says_ok_or_failed(tmp_path, capsys):
+    key = DeviceKey.generate()
+    report = tmp_path / "monthly-office-1-2026-10.csv"
+    report.write_bytes(b"district,site_id\r\nNorth,office-1\r\n")
+    sig = sign_report_file(key, report.read_bytes(), site_id="office-1", month="2026-10", fmt="csv",
+                           closed_at="2026-11-05T06:00:00.000Z", closed_by="head of office-1")
+    sigfile = tmp_path / "monthly-office-1-2026-10.csv.sig"
+    sigfile.write_bytes(signature_file_bytes(sig))
+    assert run(["verify-report", str(report), str(sigfile)]) == 0
+    assert capsys.readouterr().out.startswith("ok: monthly-office-1-2026-10.csv is the csv report of site office-1")
+    assert run(["verify-report", str(report), str(sigfile), "--public-key", DeviceKey.generate().public_b64]) == 1
+    assert "not by the trusted key" in capsys.readouterr().out
+    report.write_bytes(b"district,site_id\r\nNorth,office-2\r\n")
+    assert run(["verify-report", str(report), str(sigfile)]) == 1
+    assert capsys.readouterr().out.startswith("failed: the file's sha256 is not the signed one")
+    sigfile.write_text("{not json")
+    assert run(["verify-report", str(report), str(sigfile)]) == 1
+    assert run(["verify-report", str(tmp_path / "missing.csv"), str(sigfile)]) == 1
+    assert capsys.readouterr().out.count("failed: cannot read the files") == 2

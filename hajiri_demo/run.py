@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hajiri_common.signals import stop_on_signals
+from hajiri_demo.configs import write_secret, write_toml
 from hajiri_demo.seed_org import seed_device_ids
 
 log = logging.getLogger("hajiri.demo")
@@ -110,31 +111,6 @@ class Demo:
                                               "Content-Type": "application/json"})
         with urllib.request.urlopen(req, timeout=10) as resp:
             return json.loads(resp.read() or b"null")
-
-
-def _toml(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return json.dumps(str(value))  # a JSON string is a valid TOML basic string
-
-
-def write_toml(path: Path, tables: dict[str, dict]) -> Path:
-    """A flat TOML writer for the demo's configs: {"": top-level keys, "mqtt": {...}, ...}."""
-    lines = [f"{k} = {_toml(v)}" for k, v in tables.get("", {}).items() if v is not None]
-    for name, keys in tables.items():
-        if name:
-            lines += ["", f"[{name}]", *(f"{k} = {_toml(v)}" for k, v in keys.items() if v is not None)]
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def write_secret(path: Path, value: str) -> Path:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(value + "\n")
-    return path
 
 
 def wait_until(check, timeout: float, what: str, interval: float = 0.2) -> None:

@@ -124,7 +124,7 @@ def write_kiosk_history(device_dir: Path, store_path: Path, site: Site, events: 
 
 def start_kiosk_sync(demo, site: Site) -> Path:
     """Register the seeded kiosk and run its own sync agent; returns its store (watched until drained)."""
-    from hajiri_demo.run import write_secret, write_toml
+    from hajiri_demo.configs import write_secret, write_toml
     from provisioning.identity import load_identity
 
     folder = demo.workdir / "seeded" / site.device_id

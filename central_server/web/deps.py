@@ -94,6 +94,8 @@ ReportReaderOnPage = Annotated[PageUser, Depends(page_user(api.REPORT_READER_ROL
 OfficerOnPage = Annotated[PageUser, Depends(page_user(api.OFFICER_ROLES))]
 ItStaffOnPage = Annotated[PageUser, Depends(page_user(api.IT_STAFF_ROLES))]
 StateAdminOnPage = Annotated[PageUser, Depends(page_user(api.STATE_ADMIN_ROLES))]
+# The month close: office heads and the state admin close; district officers read.
+PayrollOnPage = Annotated[PageUser, Depends(page_user(api.PAYROLL_READER_ROLES))]
 # Who watches a site's presence: every staff role but IT staff (they run devices, not attendance).
 PRESENCE_ROLES = api.SUPERVISOR_ROLES | {Role.DISTRICT_OFFICER}
 PresenceOnPage = Annotated[PageUser, Depends(page_user(PRESENCE_ROLES))]

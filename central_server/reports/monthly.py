@@ -4,7 +4,7 @@ Every figure comes from the stored days (attendance_days), which the day rules i
 a holiday or the shift's weekly off outranks leave, leave outranks a tour, and the rest follow the shift's
 times. Per employee, over the days of the period (a month; the current month up to today):
 
-    working_days = days - holidays - weekly_offs - not_employed
+    working_days = days - holidays - weekly_offs - not_employed - not_live
     present      = days 'present' + days 'late'   (a late arrival is present; late_count counts them again)
     leave        = days 'on_leave' + 0.5 x half days taken as half-day leave
     payable_days = present + leave + tour + holidays + weekly_offs + 0.5 x half_days
@@ -13,17 +13,19 @@ A half day ('half_day': worked less than the shift's half-day hours) pays half. 
 leave pays the worked half (0.5 in half_days) and the leave half (0.5 in leave), so a whole day. Absent and
 pending days (today, before the shift ends) pay nothing; nor does a day with no stored row (not_recorded),
 which only happens when days are not filled in first. Every leave kind the API grants is paid leave.
-Days before an employee joined or after they left (not_employed) are neither working days nor paid.
+Days before an employee joined or after they left (not_employed), and days before the office's go-live day
+(not_live: Hajiri recorded nothing yet; the paper register covers them), are neither working days nor paid.
 Check: working_days = present + half_days + on_leave days + tour + absent + pending + not_recorded.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from central_server.attendance.rules.recompute import fill_missing_days
+from central_server.reports.grid import select_day_marks
 from central_server.reports.period import Period, ReportScope
 from central_server.reports.query import employees_short_of_days, select_month_counts, select_status_days
 
@@ -48,10 +50,11 @@ class EmployeeMonth:
     absent: int
     pending: int
     not_employed: int = 0  # days before joining or after leaving
+    not_live: int = 0  # days before the office's go-live day (site_details.go_live_on)
 
     @property
     def working_days(self) -> int:
-        return self.days - self.holiday - self.weekly_off - self.not_employed
+        return self.days - self.holiday - self.weekly_off - self.not_employed - self.not_live
 
     @property
     def present_days(self) -> int:
@@ -93,6 +96,8 @@ class MonthlyReport:
     late: list[tuple]  # LATE_COLUMNS rows
     absent: list[tuple]  # ABSENT_COLUMNS rows
     days_filled: int  # days the rules computed for this report because none was stored
+    # employee_id -> each day's mark for the day-by-day grid (central_server.reports.grid), period.days() order
+    day_marks: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def rows(self) -> list[tuple]:
         return [monthly_row(m) for m in self.employees]
@@ -148,11 +153,12 @@ def build_monthly(conn: sa.Connection, period: Period, scope: ReportScope, tz: s
                           present=r["present"], late=r["late"], half_day=r["half_day"],
                           half_day_leave=r["half_day_leave"], on_leave=r["on_leave"], on_tour=r["on_tour"],
                           holiday=r["holiday"], weekly_off=r["weekly_off"], absent=r["absent"],
-                          pending=r["pending"], not_employed=r["not_employed"]) for r in counts]
+                          pending=r["pending"], not_employed=r["not_employed"],
+                          not_live=r["not_live"]) for r in counts]
     zone = ZoneInfo(tz)
     lists = sorted(select_status_days(conn, scope, period, ("late", "absent")), key=sort_key)
     late = [(r["district"] or "", r["site_id"], r["employee_id"], r["name"], r["day"], local_hhmm(r["first_in"], zone),
              int(r["late_minutes"])) for r in lists if r["status"] == "late"]
     absent = [(r["district"] or "", r["site_id"], r["employee_id"], r["name"], r["day"], r["flags"])
               for r in lists if r["status"] == "absent"]
-    return MonthlyReport(period, scope, emps, late, absent, filled)
+    return MonthlyReport(period, scope, emps, late, absent, filled, select_day_marks(conn, scope, period))

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from bench.reports import MONTH_START
 from bench.reports import seed as seed_bench
 from central_server.attendance.rules.recompute import recompute_after_ingest
-from central_server.db.schema import attendance_days, leaves, metadata, tours
+from central_server.db.schema import attendance_days, employees, explanations, leaves, metadata, tours
 from central_server.ingest.records import ingest_payload
 from central_server.org.employees import (
     add_absence,
@@ -230,3 +230,36 @@ def test_a_mid_month_joiner_is_not_absent_before_joining(engine, registered):
     assert (m.working_days, m.absent, m.not_recorded) == (11, 11, 0)
     assert m.payable_days == 3  # the two Sundays and the holiday after joining, nothing before
     assert all(r[4] >= "2026-02-15" for r in report.absent)
+
+
+def test_days_before_go_live_are_neither_absent_nor_working_days(engine, registered):
+    seed_february(engine, registered)
+    with engine.begin() as conn:
+        set_site_details(conn, "office-2", {"district": "South", "go_live_on": "2026-02-16"}, actor="test")
+        conn.execute(sa.update(employees).values(created_at="2026-01-01T00:00:00.000Z"))  # registered before
+        report = build_monthly(conn, FEB, ReportScope(site_id="office-2"), TZ, now=NOW)
+        muster = build_muster(conn, date(2026, 2, 10), ReportScope(site_id="office-2"), TZ, now=NOW)
+        asked = conn.execute(sa.select(explanations.c.day).where(explanations.c.employee_id == "emp-2")).scalars()
+        asked = sorted(asked)
+    (m,) = report.employees
+    # Live 16..28 February: 13 days, Sunday the 22nd and the state holiday on the 26th; nothing recorded.
+    assert (m.days, m.not_live, m.weekly_off, m.holiday, m.not_recorded) == (28, 15, 1, 1, 0)
+    assert (m.working_days, m.absent, m.payable_days) == (11, 11, 2)
+    assert m.working_days == m.present_days + m.half_day + m.on_leave + m.on_tour + m.absent + m.pending
+    assert all(r[4] >= "2026-02-16" for r in report.absent)
+    assert dict(zip(MUSTER_COLUMNS, muster.rows[0], strict=True))["status"] == "not_live"
+    assert asked and asked[0] >= "2026-02-16"  # absences after go-live are asked about, none before
+
+
+def test_a_report_asks_a_new_employee_about_no_day_before_they_were_registered(engine, registered):
+    """A report downloaded for someone registered today with an earlier joining day fills their month in as the
+    rules decide it, and raises no explanation request for the days before Hajiri knew them."""
+    seed_february(engine, registered)
+    with engine.begin() as conn:
+        create_employee(conn, {"employee_id": "emp-3", "name": "Chandan", "site_id": "office-1",
+                               "shift_id": "office", "joined_on": "2026-02-09"}, actor="test")
+        report = build_monthly(conn, FEB, ReportScope(employee_id="emp-3"), TZ, now=NOW)
+        asked = conn.execute(sa.select(explanations).where(explanations.c.employee_id == "emp-3")).all()
+    (m,) = report.employees
+    assert m.not_employed == 8 and m.absent > 0  # the rules still say what the days were
+    assert asked == []

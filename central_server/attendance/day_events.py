@@ -36,9 +36,10 @@ class FenceStatus:
     accuracy_m: float
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class DayEvent:
     at: datetime  # local time the server uses: a kiosk clock corrected from its boot, a phone's settled time
+    wire_at: str  # the same instant as stored (UTC wire time): what the day rows' first_in / last_out hold
     device_time: datetime | None  # the device's own clock (local) where it differs from `at`
     kind: str  # IN | OUT | UNKNOWN | SPOOF
     source: str  # kiosk | mobile
@@ -49,9 +50,10 @@ class DayEvent:
     counts: bool  # False: kept visible, but the day rules do not count it
     fence: FenceStatus | None = None  # check-ins only
 
-    @property
-    def wire_at(self) -> str:
-        return wire_time(self.at)
+
+def _canonical(stored: str, at: datetime) -> str:
+    """The stored instant as wire_time spells it (it nearly always is already: no formatting then)."""
+    return stored if len(stored) == 24 and stored.endswith("Z") else wire_time(at)
 
 
 def kiosk_flags(corrected: bool, clock_synced: bool, chain_ok: bool | None) -> tuple[str, ...]:
@@ -97,7 +99,7 @@ def _kiosk(conn: sa.Connection, lo: str, hi: str, zone: ZoneInfo, site_id: str |
             at = parse_instant(at_wire).astimezone(zone)
             signed = None if at_wire == r.wall_time else parse_instant(r.wall_time).astimezone(zone)
             seen[r.record_id] = DayEvent(
-                at=at, device_time=signed, kind=r.event, source="kiosk",
+                at=at, wire_at=_canonical(at_wire, at), device_time=signed, kind=r.event, source="kiosk",
                 device=r.device_id, person_id=r.person_id, ref=r.record_id,
                 flags=kiosk_flags(r.corrected_wall_time is not None, r.clock_synced, r.chain_ok), counts=True)
     return list(seen.values())
@@ -132,7 +134,7 @@ def _mobile(conn: sa.Connection, lo: str, hi: str, zone: ZoneInfo, site_id: str 
         at = parse_instant(r.event_time).astimezone(zone)
         own = parse_instant(r.device_time).astimezone(zone)
         inside = None if "no_geofence" in flags else "outside_fence" not in flags
-        out.append(DayEvent(at=at, device_time=own if own != at else None, kind=r.event, source="mobile", device="",
+        out.append(DayEvent(at=at, wire_at=_canonical(r.event_time, at), device_time=own if own != at else None, kind=r.event, source="mobile", device="",
                             person_id=r.employee_id, ref=r.checkin_id, flags=flags, counts=not against,
                             fence=FenceStatus(inside, r.area, r.distance_m, r.accuracy_m)))
     return out

@@ -34,7 +34,7 @@ router = APIRouter(tags=["web"], include_in_schema=False)
 REFRESH_S = 10
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RowView:
     """One employee's row, every word already in the user's language (500 rows render without a macro call
     or a catalog look-up each: the board is refreshed every 10 s)."""
@@ -54,7 +54,7 @@ class RowView:
     flags: list[str]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class EventView:
     css: str
     time: str

@@ -101,3 +101,12 @@ def test_the_wardens_roll_call_on_a_phone(page_as, world):
     assert no_sideways_scroll(page)
     screenshot(page, "rollcall-phone")
     assert page.goto("/rollcall/office-1").status == 403
+
+
+def test_the_employee_month_fits_a_phone_in_hindi(page_as, office):
+    page = page_as("emp-1", viewport=(360, 740))
+    with page.expect_navigation():
+        page.click("button[lang=hi]")
+    assert page.locator("table.calendar thead th").first.inner_text() == "सोम"
+    assert no_sideways_scroll(page)
+    screenshot(page, "employee-month-phone-hi")

@@ -134,8 +134,8 @@ def _mobile(conn: sa.Connection, lo: str, hi: str, zone: ZoneInfo, site_id: str 
         at = parse_instant(r.event_time).astimezone(zone)
         own = parse_instant(r.device_time).astimezone(zone)
         inside = None if "no_geofence" in flags else "outside_fence" not in flags
-        out.append(DayEvent(at=at, wire_at=_canonical(r.event_time, at), device_time=own if own != at else None, kind=r.event, source="mobile", device="",
-                            person_id=r.employee_id, ref=r.checkin_id, flags=flags, counts=not against,
+        out.append(DayEvent(at=at, wire_at=_canonical(r.event_time, at), device_time=own if own != at else None,
+                            kind=r.event, source="mobile", device="", person_id=r.employee_id, ref=r.checkin_id, flags=flags, counts=not against,
                             fence=FenceStatus(inside, r.area, r.distance_m, r.accuracy_m)))
     return out
 

@@ -70,7 +70,8 @@ def needs_review(flags: list[str] | tuple[str, ...]) -> bool:
 def template_helpers() -> dict:
     """What the board, employee and roll-call templates use besides page_context's."""
     return {"flag_label": flag_label, "needs_review": needs_review, "kind_labels": KIND_LABELS,
-            "source_labels": SOURCE_LABELS, "reason_labels": REASON_LABELS, "thread_states": THREAD_STATES, "leave_kinds": LEAVE_KINDS}
+            "source_labels": SOURCE_LABELS, "reason_labels": REASON_LABELS, "thread_states": THREAD_STATES,
+            "leave_kinds": LEAVE_KINDS}
 
 
 def page_now(request: Request) -> datetime:

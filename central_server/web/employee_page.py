@@ -122,7 +122,8 @@ def employee_page(request: Request, conn, user: PageUser, emp: dict, month: Choi
     can_reply = user.role is Role.EMPLOYEE and user.principal.employee_id == emp["employee_id"]
     context: dict[str, Any] = {
         "emp": emp, "site": site, "today": today, "month_choice": month, "day_choice": day, "can_reply": can_reply,
-        "max_reply": MAX_REPLY, "reply_error": reply_error or {}, "weekdays": [A_MONDAY + timedelta(days=i) for i in range(7)],
+        "max_reply": MAX_REPLY, "reply_error": reply_error or {},
+        "weekdays": [A_MONDAY + timedelta(days=i) for i in range(7)],
         "local": lambda wire: parse_instant(wire).astimezone(zone) if wire else None, **template_helpers()}
     if month.error is not None or day.error is not None:
         return render_page(request, "employee.html", user, status_code=422, month=None, **context)
@@ -168,8 +169,8 @@ def post_reply(request: Request, conn: Conn, user: AnyoneOnPage, form: CheckedFo
     except ValidationError:
         _ = translations(user.language).gettext
         stripped = text.strip()
-        why = (_("Write your reply before sending it.") if not stripped else
-               _("Your reply is %(n)d characters long; it may be at most %(max)d.") % {"n": len(stripped), "max": MAX_REPLY})
+        too_long = _("Your reply is %(n)d characters long; it may be at most %(max)d.")
+        why = _("Write your reply before sending it.") if not stripped else too_long % {"n": len(stripped), "max": MAX_REPLY}
         day = date.fromisoformat(req["day"])
         return employee_page(request, conn, user, emp, Choice(day.replace(day=1), ""), Choice(day, ""),
                              status_code=422, reply_error={"id": request_id, "message": why, "text": text})

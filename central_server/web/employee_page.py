@@ -92,8 +92,7 @@ def _month_totals(emp: dict, site: dict, n_days: int, days: dict[date, dict]) ->
         district=site["district"], days=n_days, recorded=len(days), present=c["present"], late=c["late"],
         half_day=c["half_day"], half_day_leave=c["half_day_leave"], on_leave=c["on_leave"], on_tour=c["on_tour"],
         holiday=c["holiday"], weekly_off=c["weekly_off"], absent=c["absent"], pending=c["pending"],
-        # Days before the site went live count as the report counts days before joining: neither worked nor paid.
-        not_employed=c["not_employed"] + c["not_live"])
+        not_employed=c["not_employed"], not_live=c["not_live"])
 
 
 def _choices(raw_month: str | None, raw_day: str | None, today: date, _) -> tuple[Choice, Choice]:

@@ -137,6 +137,31 @@ def _attachment(filename: str, closed_at: str | None = None) -> dict[str, str]:
     return headers
 
 
+def monthly_response(conn: sa.Connection, who: Principal, month: str, site_id: str | None, district: str | None,
+                     employee_id: str | None, fmt: str, *, tz: str, now: datetime) -> tuple[ReportScope, Response]:
+    """The monthly report as a file or JSON, for the API and the reports page alike. One office's closed month
+    (CSV, XLSX, PDF) is the file frozen at the close, byte for byte, with X-Hajiri-Closed: <closed_at>; an open
+    month's XLSX and PDF add the adjustments from closed months paid in it."""
+    period = month_period(month, now.date())
+    scope = resolve_scope(conn, who, site_id, district, employee_id)
+    name = f"{scope.file_label}-{month}"
+    site = scope_site(scope) if fmt in FORMATS else None
+    frozen = frozen_file(conn, site, month, fmt) if site is not None else None
+    if frozen is not None:  # read as stored: nothing is filled in or computed for a closed month
+        return scope, Response(frozen.content, media_type=MEDIA[fmt],
+                               headers=_attachment(f"monthly-{name}.{fmt}", frozen.closed_at))
+    report = build_monthly(conn, period, scope, tz, now=now)
+    adjustments = report_adjustments(conn, report.scope, month) if fmt in ("xlsx", "pdf") else []
+    if adjustments:
+        return scope, Response(monthly_file(report, fmt, adjustments), media_type=MEDIA[fmt],
+                               headers=_attachment(f"monthly-{name}.{fmt}"))
+    if fmt == "pdf":
+        return scope, Response(monthly_pdf_bytes(report), media_type=MEDIA["pdf"],
+                               headers=_attachment(f"monthly-{name}.pdf"))
+    return scope, table_response(fmt, f"monthly-{name}", MONTHLY_COLUMNS, report.rows(),
+                                 lambda: monthly_sheets(report))
+
+
 @router.get("/monthly")
 def get_monthly(request: Request, conn: Conn, who: ReportReader, month: Month, site_id: Site = None,
                 district: District = None, employee_id: Employee = None, format: Format = "csv") -> Response:
@@ -145,24 +170,8 @@ def get_monthly(request: Request, conn: Conn, who: ReportReader, month: Month, s
     PDF) is the file frozen at the close, byte for byte, with X-Hajiri-Closed: <closed_at>; an open month's XLSX
     and PDF add the adjustments from closed months paid in it."""
     fmt = check_format(format, ("csv", "xlsx", "pdf", "json"))
-    if fmt in FORMATS:
-        tz, now = _today(request)
-        month_period(month, now.date())
-        scope = resolve_scope(conn, who, site_id, district, employee_id)
-        site = scope_site(scope)
-        frozen = frozen_file(conn, site, month, fmt) if site is not None else None
-        if frozen is not None:  # read as stored: nothing is filled in or computed for a closed month
-            return Response(frozen.content, media_type=MEDIA[fmt],
-                            headers=_attachment(f"monthly-{scope.file_label}-{month}.{fmt}", frozen.closed_at))
-    report, name = _monthly(request, conn, who, month, site_id, district, employee_id)
-    adjustments = report_adjustments(conn, report.scope, month) if fmt in ("xlsx", "pdf") else []
-    if adjustments:
-        return Response(monthly_file(report, fmt, adjustments), media_type=MEDIA[fmt],
-                        headers=_attachment(f"monthly-{name}.{fmt}"))
-    if fmt == "pdf":
-        return Response(monthly_pdf_bytes(report), media_type=MEDIA["pdf"],
-                        headers={"Content-Disposition": f'attachment; filename="monthly-{name}.pdf"'})
-    return table_response(fmt, f"monthly-{name}", MONTHLY_COLUMNS, report.rows(), lambda: monthly_sheets(report))
+    tz, now = _today(request)
+    return monthly_response(conn, who, month, site_id, district, employee_id, fmt, tz=tz, now=now)[1]
 
 
 @router.get("/monthly.sig")

@@ -20,8 +20,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from central_server.access.tokens import Principal, Role
 from central_server.api.deps import Conn, sites_visible_to
-from central_server.api.reports import MEDIA, check_format, resolve_scope, table_response
+from central_server.api.reports import MEDIA, check_format, monthly_response, resolve_scope, table_response
 from central_server.attendance.day import parse_day
+from central_server.closing.month_close import closed_month, scope_site
 from central_server.org.directory import site_directory
 from central_server.org.employees import get_employee
 from central_server.reports import (
@@ -189,10 +190,16 @@ def table_file(table: ReportTable, fmt: str) -> Response:
 
 def monthly_download(conn: sa.Connection, who: Principal, month: str, site_id: str | None, district: str | None,
                      fmt: str, *, tz: str, now: datetime) -> tuple[ReportTable, Response]:
-    """The monthly report file, built as GET /api/v1/reports/monthly builds an open month's. The seam for closed
-    months: serving one office's closed month as the bytes frozen at the close belongs here, before the build."""
-    table = build_table(conn, who, ReportAsk("monthly", month, "", site_id, district), tz, now)
-    return table, table_file(table, fmt)
+    """The monthly report file exactly as GET /api/v1/reports/monthly answers it (one office's closed month:
+    the bytes frozen at the close)."""
+    if site_id and district:
+        raise FilterError("district", N_("Choose an office or a district, not both."))
+    try:
+        scope, response = monthly_response(conn, who, month, site_id or None, district or None, None, fmt,
+                                           tz=tz, now=now)
+    except ReportInputError as e:
+        raise FilterError("month", N_("Choose a month that has begun.")) from e
+    return ReportTable("monthly", COLUMNS["monthly"], [], scope, month), response
 
 
 def named_download(conn: sa.Connection, table: ReportTable, response: Response, fmt: str) -> Response:
@@ -204,9 +211,11 @@ def named_download(conn: sa.Connection, table: ReportTable, response: Response, 
 
 
 def closed_note(conn: sa.Connection, table: ReportTable | None) -> dict | None:
-    """When and by whom the month shown was closed, for "Closed on … by …; this is the frozen report". None until
-    the month-close step serves frozen files through monthly_download (a note without them would be untrue)."""
-    return None
+    """When and by whom one office's month shown was closed ("this is the frozen report"), else None."""
+    if table is None or table.kind != "monthly" or len(table.period) != 7:
+        return None
+    site = scope_site(table.scope)
+    return closed_month(conn, site, table.period) if site is not None else None
 
 
 def filter_choices(conn: sa.Connection, who: Principal) -> dict:

@@ -2,7 +2,6 @@
 kiosk records and check-ins come in, that a GET stores nothing, and bad days refused beside the field."""
 
 import re
-import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -206,8 +205,9 @@ def test_flagged_days_show_dashed_with_plain_words(client, world, kiosk):
 
 
 @pytest.mark.slow
-def test_a_board_of_500_employees_answers_within_300_ms(client, world, kiosk):
-    """The benchmark's case: 500 employees, most in and some out today, plus a month of history behind."""
+def test_a_board_of_500_employees_lists_every_one(client, world, kiosk):
+    """The benchmark's case (bench.web times it): 500 employees, most in and some out today, plus a month of
+    history behind; every one is on the board, in or out as fed."""
     with world.begin() as conn:
         for i in range(500):
             create_employee(conn, {"employee_id": f"big-{i:03d}", "name": f"कर्मचारी {i}", "site_id": "office-2",
@@ -222,12 +222,6 @@ def test_a_board_of_500_employees_answers_within_300_ms(client, world, kiosk):
         feed(world, big, *(history + today)[i:i + 200])
     set_clock(client, DAY, "12:30")
     s = sign_in(client, "head-big")
-    timings = []
-    for _ in range(5):
-        t0 = time.perf_counter()
-        r = s.client.get("/sites/office-2")
-        timings.append(time.perf_counter() - t0)
-        assert r.status_code == 200
-    assert r.text.count('<tr id="row-big-') == 500
-    print(f"board of 500: best {min(timings) * 1000:.0f} ms, all {[round(t * 1000) for t in timings]} ms")
-    assert min(timings) <= 0.3
+    r = s.client.get("/sites/office-2")
+    assert r.status_code == 200 and r.text.count('<tr id="row-big-') == 500
+    assert r.text.count('class="in-badge"') == 450 - 50 and r.text.count('class="out-badge"') == 50

@@ -46,6 +46,8 @@ def test_a_closed_month_serves_signed_frozen_files_and_a_late_record_becomes_an_
         assert not verify_signature_file(content.content + b" ", json.loads(sig.content))
     # emp-2's kiosk synced only now: 25 November changes, the frozen files do not.
     before = client.get(f"/month-close/file?site_id=office-1&month={MONTH}&format=csv").content
+    from_reports = client.get(f"/reports/download?kind=monthly&format=csv&month={MONTH}&site_id=office-1")
+    assert from_reports.content == before and from_reports.headers["x-hajiri-closed"]
     with world.begin() as conn:
         kiosk = register_kiosk(conn)
     recs = [kiosk.record("emp-2", "IN", local_wire("2026-11-25", "09:55")),

@@ -34,6 +34,7 @@ from central_server.api import (
     tasks,
     templates,
 )
+from central_server.attendance.day_settler import DaySettler
 from central_server.config import ServerConfig
 from central_server.db.engine import make_engine
 from central_server.db.migrate import migrate
@@ -63,9 +64,15 @@ def create_app(config: ServerConfig, *, engine: Engine | None = None, start_inge
             worker = IngestWorker(config, engine, stats=app.state.ingest_stats)
             worker.start()
         app.state.ingest_worker = worker
+        settler = None
+        if start_ingest and config.days.settle:  # background work runs with the ingest worker, not in API tests
+            settler = DaySettler(engine, config.timezone, config.days.settle_every_s, config.days.look_back_days)
+            settler.start()
         try:
             yield
         finally:
+            if settler is not None:
+                settler.stop()
             if worker is not None:
                 worker.stop()
             if own_engine:

@@ -96,6 +96,16 @@ class AccessConfig(BaseModel):
     repeat_village_days: Annotated[int, Field(ge=1, le=366)] = 30
 
 
+class DaysConfig(BaseModel):
+    """The day settler: how often past shifts' days are stored as final, and how far back it looks."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    settle: bool = True
+    settle_every_s: Annotated[int, Field(ge=10, le=86_400)] = 600
+    look_back_days: Annotated[int, Field(ge=0, le=7)] = 2
+
+
 class ServerConfig(BaseModel):
     """Everything `hajiri server` needs; a TOML file's keys over these defaults."""
 
@@ -109,6 +119,7 @@ class ServerConfig(BaseModel):
     mqtt: MqttConfig = MqttConfig()
     ingest: IngestConfig = IngestConfig()
     access: AccessConfig = AccessConfig()
+    days: DaysConfig = DaysConfig()
     # AES-256 key (hex, mode 0600, created on first enrolment) for the central face templates. Default:
     # templates.key beside a SQLite database, else ./var/templates.key. Never in the repo.
     template_key_file: Path | None = None

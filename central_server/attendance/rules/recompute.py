@@ -267,3 +267,32 @@ def fill_missing_days(conn: sa.Connection, employee_ids: list[str], days: list[d
         store_days(conn, results, tz, "report_fill")
         computed += len(results)
     return computed
+
+
+def settle_days(conn: sa.Connection, days: list[date], tz: str, now: datetime) -> int:
+    """Store the final day of every active employee whose shift on one of `days` has ended by `now` but whose
+    stored row is missing, pending or computed before the shift ended (cause "day_end"): after this a read of
+    that day is a plain read, an absence asks its explanation without waiting for a report, and a closed
+    month's day that changes is an adjustment. Returns the days stored."""
+    emps = select_employees(conn)
+    if not emps:
+        return 0
+    rules = load_rules(conn)
+    done = 0
+    for day in sorted(set(days)):
+        stored = {r.employee_id: r for r in conn.execute(
+            sa.select(attendance_days.c.employee_id, attendance_days.c.status, attendance_days.c.computed_at)
+            .where(attendance_days.c.day == day.isoformat()))}
+        due = []
+        for emp in emps:
+            end = rules.get(emp["shift_id"], DEFAULT_SHIFT).scheduled(day, tz)[1]
+            if end > now:
+                continue  # the shift is not over: the day is not final yet
+            row = stored.get(emp["employee_id"])
+            if row is None or row.status == "pending" or parse_instant(row.computed_at) < end:
+                due.append(emp)
+        for i in range(0, len(due), 500):  # bounded batches: the events of 500 employees' day at a time
+            results = compute_days(conn, due[i:i + 500], [day], tz, now)
+            store_days(conn, results, tz, "day_end")
+            done += len(results)
+    return done

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from central_server.attendance.rules.recompute import fill_missing_days
-from central_server.reports.grid import select_day_marks
+from central_server.reports.day_marks import select_day_marks
 from central_server.reports.period import Period, ReportScope
 from central_server.reports.query import employees_short_of_days, select_month_counts, select_status_days
 

@@ -2,7 +2,8 @@
 of stored days, kiosk records, mobile check-ins, leave, tours and open explanation requests, in bulk inserts.
 
 The rows have the shape and size of real ones (the pages read them; nothing verifies signatures on a read), so
-this is fast enough to seed 50,000 employees; the real ingest path is measured by bench.sync."""
+this is fast enough to seed 50,000 employees; the real ingest path is measured by bench.sync. Stored days are
+stamped as the day settler (central_server.attendance.day_settler) leaves them: computed after the shift."""
 
 import json
 import random
@@ -141,7 +142,8 @@ def seed_state(engine: sa.Engine, n_employees: int, n_sites: int, n_districts: i
             rule = SHIFTS[shift_id]
             for day in days:
                 c = "holiday" if day == state_holiday else "weekly_off" if rule.is_weekly_off(day) else ctx.get(day)
-                row = day_row(rng, emp, site, day, rule, c)
+                # Stamped late that evening, as the server's day settler leaves a day once its shift is over.
+                row = {**day_row(rng, emp, site, day, rule, c), "computed_at": f"{day.isoformat()}T18:29:00.000Z"}
                 day_rows.append(row)
                 for event, wall in (("IN", row["first_in"]), ("OUT", row["last_out"])):
                     if wall is None:

@@ -20,6 +20,7 @@ from central_server.db.migrations.m0008_key_rotation import m0008_key_rotation
 from central_server.db.migrations.m0009_employment import m0009_employment
 from central_server.db.migrations.m0010_office_web import m0010_office_web
 from central_server.db.migrations.m0011_checkin_review import m0011_checkin_review
+from central_server.db.migrations.m0012_site_day_counts import m0012_site_day_counts
 from hajiri_common.timefmt import utc_iso
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(9, "employment: joining and leaving days of employees", m0009_employment),
     Migration(10, "office web: user language, site go-live, closed months, adjustments", m0010_office_web),
     Migration(11, "check-in review: decisions on flagged mobile check-ins", m0011_checkin_review),
+    Migration(12, "roll-ups: stored days per site, day and status, kept by triggers", m0012_site_day_counts),
 )
 
 

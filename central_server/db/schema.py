@@ -551,3 +551,21 @@ checkin_reviews = sa.Table(
     sa.Column("reviewed_by", sa.Text, nullable=False),
     sa.Column("reviewed_at", sa.Text, nullable=False),
 )
+
+
+# ---- Migration 12 (roll-ups): stored days per site and day, by working-day status ----
+
+# Kept by triggers on attendance_days (m0012_site_day_counts): never written by the application, read by the
+# state and district roll-ups (central_server.reports.rollup_view) instead of counting every stored day.
+attendance_site_days = sa.Table(
+    "attendance_site_days", metadata,
+    sa.Column("site_id", sa.Text, primary_key=True),
+    sa.Column("day", sa.Text, primary_key=True),
+    sa.Column("days", sa.Integer, nullable=False),  # every stored day, whatever its status
+    *[sa.Column(status, sa.Integer, nullable=False)
+      for status in ("present", "late", "half_day", "absent", "on_leave", "on_tour", "pending")],
+    sa.Index("ix_attendance_site_days_day", "day"),
+)
+# The roll-up's count of employees per office, shift and employment span, from the index alone.
+sa.Index("ix_employees_rollup", employees.c.site_id, employees.c.shift_id, employees.c.joined_on,
+         employees.c.left_on, employees.c.active)

@@ -1,6 +1,7 @@
 """The server-drawn SVG charts: well-formed XML, every text escaped, parts as wide as their share, accessible
 names, marks as text, and the map's projection, rings and scale bar."""
 
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -80,3 +81,34 @@ def test_trend_line_has_a_point_per_value_and_gaps_for_none():
 def test_numbers_are_plain_decimals():
     assert charts.num(12.0) == "12" and charts.num(3.14159) == "3.1" and charts.num(1e-9) == "0"
     assert charts.num(123456.78) == "123456.8"
+
+
+WORDS = charts.MapText(label="Map of <b>office</b>", origin="Office", inside="Inside", outside="Outside",
+                       accuracy="GPS accuracy")
+SQUARE = [[(-50.0, -50.0), (50.0, -50.0), (50.0, 50.0), (-50.0, 50.0), (-50.0, -50.0)]]
+
+
+def test_the_map_draws_fences_spots_and_a_round_scale_bar():
+    spots = [charts.MapSpot(0, 0, True, 10, "1", "in"), charts.MapSpot(0, 300, False, 50, "2", "out <x>")]
+    root = parse(charts.site_map([charts.MapArea("campus <1>", SQUARE)], spots, WORDS))
+    assert root.get("aria-label") == "Map of <b>office</b>"
+    texts = [t.text for t in root.iter(f"{NS}text")]
+    assert "campus <1>" in texts and "Office" in texts and "↑ N" in texts
+    scale = [t for t in texts if t and (t.endswith(" m") or t.endswith(" km"))]
+    assert len(scale) == 1 and int(scale[0].split()[0]) in charts._NICE_M
+    groups = {g.get("class"): g for g in root.iter(f"{NS}g")}
+    fence = groups["fence"].find(f"{NS}path").get("d")
+    xs = [float(v) for v in re.findall(r"[ML]([\d.]+) ", fence)]
+    ring = [c for c in groups["spot outside"].iter(f"{NS}circle") if c.get("stroke-dasharray")][0]
+    # 100 m of fence and the 50 m accuracy ring share one scale.
+    assert float(ring.get("r")) == pytest.approx((max(xs) - min(xs)) / 2, abs=0.5)
+    assert groups["spot outside"].findtext(f"{NS}title") == "out <x>"
+    assert not [c for c in groups["spot inside"].iter(f"{NS}circle") if c.get("stroke-dasharray")]
+
+
+def test_a_far_check_in_is_pinned_to_the_edge_with_its_distance():
+    far = charts.MapSpot(12_000, 0, False, 20, "3", "far")
+    root = parse(charts.site_map([charts.MapArea("campus", SQUARE)], [far], WORDS))
+    spot = [g for g in root.iter(f"{NS}g") if g.get("class") == "spot outside"][0]
+    (dot,) = [c for c in spot.iter(f"{NS}circle") if c.get("r") == "8"]
+    assert float(dot.get("cx")) <= charts.WIDTH - 4 and "3 → 12 km" in {t.text for t in spot.iter(f"{NS}text")}

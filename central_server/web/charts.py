@@ -12,9 +12,9 @@ from markupsafe import Markup, escape
 COLOURS = {"present": "#1a7f37", "late": "#9a6700", "half_day": "#bc4c00", "absent": "#cf222e",
            "on_leave": "#0969da", "on_tour": "#8250df", "off": "#57606a", "no_entry": "#ffffff"}
 INK, MUTED, LINE = "#1f2328", "#57606a", "#d0d7de"
-WIDTH = 400  # every chart's viewBox width; CSS decides how wide it shows
-FONT = 13
-_BAR_ROW, _BAR_H, _LEGEND_ROW = 44, 16, 20
+WIDTH = 340  # every chart's viewBox width (about a phone's, so text keeps its size there); CSS sets the shown width
+FONT = 14
+_BAR_ROW, _BAR_H, _LEGEND_ROW = 46, 16, 21
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ def legend(items: Sequence[LegendItem], y: float, columns: int = 2) -> tuple[lis
     for i, item in enumerate(items):
         x, top = (i % columns) * col_w, y + (i // columns) * _LEGEND_ROW
         out.append(_swatch(x, top, 26, 15, item.key, item.mark))
-        out.append(text(x + 31, top + 12, item.label, size=12))
+        out.append(text(x + 31, top + 12, item.label, size=13))
     return out, math.ceil(len(items) / columns) * _LEGEND_ROW
 
 
@@ -109,19 +109,21 @@ def stacked_bars(bars: Sequence[Bar], items: Sequence[LegendItem], *, label: str
 
 
 def _bar_row(bar: Bar, y: float) -> str:
-    head = text(0, y + 13, shorten(bar.label, 46), bold=bar.href is not None, fill="#0550ae" if bar.href else INK)
-    head += text(WIDTH, y + 13, bar.value_text, anchor="end", bold=True)
-    inner = [f'<rect x="0" y="{num(y + 19)}" width="{WIDTH}" height="{_BAR_H}" fill="#fff" stroke="{LINE}"/>']
+    head = text(0, y + 14, shorten(bar.label, 36), bold=bar.href is not None, fill="#0550ae" if bar.href else INK)
+    head += text(WIDTH, y + 14, bar.value_text, anchor="end", bold=True)
+    inner = [f'<rect x="0" y="{num(y + 20)}" width="{WIDTH}" height="{_BAR_H}" fill="#fff" stroke="{LINE}"/>']
     x = 0.0
     for seg in bar.segments:
         if seg.value <= 0 or bar.total <= 0:
             continue
         w = WIDTH * seg.value / bar.total
-        inner.append(_bar_part(x, y + 19, w, seg))
+        inner.append(_bar_part(x, y + 20, w, seg))
         x += w
     row = head + "".join(inner)
     if bar.href:
-        row = f'<a href="{escape(bar.href)}">{row}</a>'
+        # The whole row is the link's target, the gap between name and bar too (an invisible hit area).
+        hit = f'<rect x="0" y="{num(y)}" width="{WIDTH}" height="{_BAR_ROW - 6}" fill="#fff" fill-opacity="0"/>'
+        row = f'<a href="{escape(bar.href)}">{hit}{row}</a>'
     return f'<g class="bar">{title(bar.tooltip or bar.label)}{row}</g>'
 
 
@@ -227,10 +229,11 @@ def site_map(areas: Sequence[MapArea], spots: Sequence[MapSpot], words: MapText)
     inside ✓ green, outside ✗ red with a dashed ring of its GPS accuracy; a scale bar in metres, north up."""
     x0, y0, x1, y1 = _extent(areas, spots)
     scale = (WIDTH - 2 * MAP_MARGIN) / (x1 - x0)
-    height = max(220.0, min(520.0, (y1 - y0) * scale + 2 * MAP_MARGIN + 30))
-    scale = min(scale, (height - 2 * MAP_MARGIN - 30) / (y1 - y0))
+    legend_h = 48
+    height = max(220.0, min(WIDTH * 1.1, (y1 - y0) * scale + 2 * MAP_MARGIN)) + legend_h
+    scale = min(scale, (height - legend_h - 2 * MAP_MARGIN) / (y1 - y0))
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    plot_h = height - 30
+    plot_h = height - legend_h
 
     def at(x: float, y: float) -> tuple[float, float]:
         return WIDTH / 2 + (x - cx) * scale, plot_h / 2 - (y - cy) * scale
@@ -240,7 +243,7 @@ def site_map(areas: Sequence[MapArea], spots: Sequence[MapSpot], words: MapText)
     ox, oy = at(0.0, 0.0)
     parts.append(f'<g class="origin">{title(words.origin)}<path d="M{num(ox - 6)} {num(oy)}L{num(ox)} {num(oy - 6)}'
                  f'L{num(ox + 6)} {num(oy)}L{num(ox)} {num(oy + 6)}Z" fill="{INK}"/>'
-                 + text(ox + 9, oy - 7, words.origin, size=11, halo=True) + "</g>")
+                 + text(ox + 9, oy + 16, words.origin, size=11, halo=True) + "</g>")
     box = (4.0, 4.0, WIDTH - 4.0, plot_h - 4.0)
     parts += [_spot(s, at, scale, box, words) for s in spots]
     parts.append(_scale_bar(scale, plot_h))
@@ -268,8 +271,9 @@ def _extent(areas: Sequence[MapArea], spots: Sequence[MapSpot]) -> tuple[float, 
 def _area(area: MapArea, at) -> str:
     d = " ".join("M" + "L".join(f"{num(px)} {num(py)}" for px, py in (at(*p) for p in ring)) + "Z"
                  for ring in area.rings if ring)
-    outer = area.rings[0] if area.rings else []
-    lx, ly = at(sum(p[0] for p in outer) / max(1, len(outer)), sum(p[1] for p in outer) / max(1, len(outer)))
+    outer = [at(*p) for p in (area.rings[0] if area.rings else [(0.0, 0.0)])]
+    # The name just inside the top of the area: its middle is where the office and the check-ins are.
+    lx, ly = (min(p[0] for p in outer) + max(p[0] for p in outer)) / 2, min(p[1] for p in outer) + 16
     return (f'<g class="fence">{title(area.name)}<path d="{d}" fill="#dafbe1" fill-opacity="0.8" fill-rule="evenodd" '
             f'stroke="{COLOURS["present"]}" stroke-width="1.5"/>'
             + text(lx, ly, area.name, size=12, anchor="middle", fill="#116329", bold=True, halo=True) + "</g>")
@@ -310,13 +314,13 @@ def _scale_bar(scale: float, plot_h: float) -> str:
                                                          halo=True) + "</g>")
 
 
-def _map_legend(y: float, words: MapText) -> list[str]:
-    col = WIDTH / 3
+def _map_legend(y0: float, words: MapText) -> list[str]:
+    col = WIDTH / 2
     out = []
     for i, (colour, mark, label, ring) in enumerate(((COLOURS["present"], "✓", words.inside, False),
                                                      (COLOURS["absent"], "✗", words.outside, False),
                                                      (COLOURS["absent"], "", words.accuracy, True))):
-        x = i * col + 8
+        x, y = (i % 2) * col + 8, y0 + (i // 2) * 20
         if ring:
             out.append(f'<circle cx="{num(x)}" cy="{num(y + 8)}" r="7" fill="none" stroke="{colour}" '
                        f'stroke-width="1.5" stroke-dasharray="4 3"/>')

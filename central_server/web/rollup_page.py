@@ -170,7 +170,9 @@ def trend_chart(rollup: Rollup, gettext, fmt: Formatter) -> charts.Markup | None
     if not rollup.daily:
         return None
     last = len(rollup.daily) - 1
-    points = [charts.Point(fmt.date(d, "short")[:2] if i in (0, last) or d.day % 7 == 1 else "", t.attendance_pct,
+    # Day numbers on the 1st, 8th, 15th … and the last day, unless that would crowd the one before it.
+    labelled = {i for i, (d, _t) in enumerate(rollup.daily) if d.day % 7 == 1 and last - i >= 3} | {0, last}
+    points = [charts.Point(fmt.date(d, "short")[:2] if i in labelled else "", t.attendance_pct,
                            f"{fmt.date(d, 'short')}: {percent(fmt, t.attendance_pct)}")
               for i, (d, t) in enumerate(rollup.daily)]
     return charts.trend_line(points, label=gettext("Daily attendance % in the month"))

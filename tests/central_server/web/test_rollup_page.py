@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from central_server.attendance.rules.recompute import recompute_after_ingest
 from central_server.db.schema import metadata
+from central_server.web import charts
 from tests.builders import local_wire
 from tests.central_server.web.world import feed, register_kiosk, sign_in
 
@@ -83,23 +84,23 @@ def test_district_day_counts_what_was_fed_furthest_behind_first(client, fed):
     assert r.status_code == 200
     html = r.text
     # office-1: 3 employees, emp-1 present, emp-2 late, emp-3 no entry -> 2/3; hostel-1: 2 with no entry -> 0%
-    #          employees present late half absent leave tour no-entry  %      vs average (2 of 5 = 40%)
-    assert row_of(html, "जिला शिक्षा कार्यालय, सीहोर") == ["3", "1", "1", "0", "0", "0", "0", "1", "66.7%",
-                                                           "+26.7"]
-    assert row_of(html, "कन्या छात्रावास, सीहोर") == ["2", "0", "0", "0", "0", "0", "0", "2", "0%", "−40"]
+    #          %      vs average (2 of 5 = 40%)  employees present late half absent leave tour no-entry
+    assert row_of(html, "जिला शिक्षा कार्यालय, सीहोर") == ["66.7%", "+26.7", "3", "1", "1", "0", "0", "0", "0",
+                                                           "1"]
+    assert row_of(html, "कन्या छात्रावास, सीहोर") == ["0%", "−40", "2", "0", "0", "0", "0", "0", "0", "2"]
     assert html.index("कन्या छात्रावास, सीहोर") < html.index("जिला शिक्षा कार्यालय, सीहोर")  # behind first
     assert 'href="/sites/office-1?day=2026-11-25"' in html and 'href="/sites/hostel-1?day=2026-11-25"' in html
     assert "Collectorate Raisen" not in html  # another district's office never shows
-    assert row_of(html, "शिक्षा विभाग") == ["2", "5", "1", "1", "0", "0", "0", "0", "3", "40%", "±0"]
+    assert row_of(html, "शिक्षा विभाग") == ["40%", "±0", "2", "5", "1", "1", "0", "0", "0", "0", "3"]
     assert "<script>" not in html and "style=" not in html
 
 
 def test_state_day_is_by_district_and_drills_down_to_the_district_page(client, fed):
     sign_in(client, "admin")
     html = client.get("/state", params={"day": DAY}).text
-    #                       offices employees present late half absent leave tour no-entry %
-    assert row_of(html, "Sehore") == ["2", "5", "1", "1", "0", "0", "0", "0", "3", "40%", "−10"]
-    assert row_of(html, "Raisen") == ["1", "1", "1", "0", "0", "0", "0", "0", "0", "100%", "+50"]
+    #                       %  vs average  offices employees present late half absent leave tour no-entry
+    assert row_of(html, "Sehore") == ["40%", "−10", "2", "5", "1", "1", "0", "0", "0", "0", "3"]
+    assert row_of(html, "Raisen") == ["100%", "+50", "1", "1", "1", "0", "0", "0", "0", "0", "0"]
     assert html.index(">Sehore<") < html.index(">Raisen<")
     assert 'href="/districts/Sehore?day=2026-11-25"' in html
     district = client.get("/districts/Sehore", params={"day": DAY})
@@ -110,9 +111,9 @@ def test_month_view_counts_working_days_late_days_and_draws_the_trend(client, fe
     sign_in(client, "do-sehore")
     html = client.get("/districts/Sehore", params={"month": "2026-11"}).text
     # November 2026: 30 days, 5 Sundays -> 25 working days each; office-1: 75 employee-days, 2 present (1 late).
-    #          employees working present late-days half absent leave tour no-entry avg%
-    assert row_of(html, "जिला शिक्षा कार्यालय, सीहोर")[:10] == ["3", "75", "1", "1", "0", "0", "0", "0", "73",
-                                                               "2.7%"]
+    #          avg%  (gap)  employees working present late-days half absent leave tour no-entry
+    office = row_of(html, "जिला शिक्षा कार्यालय, सीहोर")
+    assert office[0] == "2.7%" and office[2:] == ["3", "75", "1", "1", "0", "0", "0", "0", "73"]
     assert 'aria-current="page">Whole month' in html and 'type="month" name="month" value="2026-11"' in html
     bars, trend = svgs(html)
     assert trend.get("role") == "img" and "Daily attendance" in trend.get("aria-label")
@@ -133,7 +134,7 @@ def test_the_bar_chart_is_an_svg_image_with_links_marks_and_proportional_parts(c
     office = chart.findall(f".//{ns}a")[1]
     widths = {r.get("class"): float(r.get("width")) for r in office.iter(f"{ns}rect") if r.get("class")}
     assert widths["part-present"] == pytest.approx(widths["part-late"]) == pytest.approx(widths["part-no_entry"])
-    assert sum(widths.values()) == pytest.approx(400, abs=0.3)  # one decimal per part
+    assert sum(widths.values()) == pytest.approx(charts.WIDTH, abs=0.3)  # one decimal per part
     texts = {t.text for t in chart.iter(f"{ns}text")}
     assert {"✓ P", "◔ L", "66.7%", "Present", "No entry"} <= texts  # marks and labels as text, not colour alone
 

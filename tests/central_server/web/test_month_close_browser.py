@@ -2,6 +2,7 @@
 and after a late kiosk record the page lists it as an adjustment while the frozen file stays the same."""
 
 import io
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
@@ -24,7 +25,7 @@ def test_close_download_then_a_late_record_is_an_adjustment(page_as, world):
     assert "Closed on" in page.inner_text("main")
     with page.expect_download() as download:
         page.click("text=Download PDF")
-    frozen = open(download.value.path(), "rb").read()
+    frozen = Path(download.value.path()).read_bytes()
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(frozen)).pages)
     assert frozen.startswith(b"%PDF") and "Rajesh Kumar" in text
     assert HINDI_NAME.replace(" ", "") in text.replace(" ", "")
@@ -40,4 +41,4 @@ def test_close_download_then_a_late_record_is_an_adjustment(page_as, world):
     screenshot(page, "month-close")
     with page.expect_download() as again:
         page.click("text=Download PDF")
-    assert open(again.value.path(), "rb").read() == frozen
+    assert Path(again.value.path()).read_bytes() == frozen

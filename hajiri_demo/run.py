@@ -44,7 +44,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="face data folder (default: ../shared/data when present, else faces from PyPI wheels)")
     parser.add_argument("--people", type=int, default=5, help="how many people to enrol (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="seed for choosing people, building the replay and (--serve) planning the seeded month")
-    parser.add_argument("--http-port", type=int, default=0, help="the server's port: dashboard, web app, API (default: a free port)")
+    parser.add_argument("--http-port", type=int, default=0, help="the server's port: web app and API (default: a free port)")
     parser.add_argument("--replay-fps", type=float, default=None,
                         help="pace the replay (default: as fast as the kiosk runs when headless, else 15)")
     parser.add_argument("--serve", action="store_true",
@@ -402,7 +402,8 @@ def run_demo(demo: Demo, args: argparse.Namespace, shared: Path | None, stop: th
     _, tokens = enrol_people(demo, face_set)
     replay_fps = args.replay_fps if args.replay_fps is not None else (None if headless else 15.0)
     start_kiosk(demo, device_dir, replay_fps)
-    print(f"Dashboard: {demo.base_url}/dashboard?token={demo.admin_token}", flush=True)
+    # No token in a URL (it would land in shell history and proxy logs): people sign in at /login.
+    print(f"Server: {demo.base_url} (sign in at {demo.base_url}/login)", flush=True)
     print(f"Logs and data: {workdir}", flush=True)
     if serve:  # seeded while the kiosk replays: the ready line comes as soon as the month is in
         logins = seed_and_log_in(demo, face_set, args.seed, stop)

@@ -21,7 +21,9 @@ def test_demo_headless_summary(tmp_path, mosquitto_available):
                           "--workdir", str(tmp_path / "demo")], capture_output=True, text=True, timeout=180)
     assert out.returncode == 0, out.stderr[-3000:]
     lines = out.stdout.strip().splitlines()
-    assert any("/dashboard" in line for line in lines), "the dashboard URL was not printed"
+    assert any(line.startswith("Server: http://127.0.0.1:") and "/login" in line for line in lines), \
+        "the server's sign-in URL was not printed"
+    assert "token=" not in out.stdout, "a token was printed in a URL"
     summary = json.loads(lines[-1])
     assert set(summary) >= KEYS
     assert summary["records_written"] > 0

@@ -200,7 +200,7 @@ def send_field_checkins(demo, events: list[Event], tokens: dict[str, str], faces
                         seed: int, stopped: Callable[[], bool] = lambda: False) -> tuple[int, int]:
     """Each planned check-in as the phone sends it (taken in the past: the server keeps its time and marks it
     queued_offline). Returns (accepted, counted: no flag that keeps it out of the day)."""
-    from central_server.attendance.rules.timeline import DISQUALIFYING_FLAGS
+    from central_server.attendance.rules.counting import checkin_counts
     from hajiri_demo.faces import load_image, perturb
 
     rng = np.random.default_rng(seed)
@@ -218,7 +218,7 @@ def send_field_checkins(demo, events: list[Event], tokens: dict[str, str], faces
                 "selfie_jpeg_b64": selfie_b64(image), "app_version": APP_VERSION}
         answer = demo.api("POST", "/api/v1/checkins", body, token=tokens[e.employee_id])
         accepted += 1
-        counted += not (DISQUALIFYING_FLAGS & set(answer["flags"]))
+        counted += checkin_counts(answer["flags"])
     return accepted, counted
 
 

@@ -12,9 +12,8 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from central_server.attendance.rules.counting import checkin_reasons
 from central_server.attendance.rules.timeline import (
-    CLEARED_BY_EXPLANATION,
-    DISQUALIFYING_FLAGS,
     _accepted_checkins,
     _rejected_checkins,
     parse_instant,
@@ -126,11 +125,7 @@ def _mobile(conn: sa.Connection, lo: str, hi: str, zone: ZoneInfo, site_id: str 
     out = []
     for r in rows:
         flags = tuple(f for f in r.flags.split(",") if f)
-        against = DISQUALIFYING_FLAGS & set(flags)
-        if r.checkin_id in accepted:
-            against -= CLEARED_BY_EXPLANATION
-        if r.checkin_id in rejected:
-            against.add("rejected")
+        against = checkin_reasons(flags, vouched=r.checkin_id in accepted, rejected=r.checkin_id in rejected)
         at = parse_instant(r.event_time).astimezone(zone)
         own = parse_instant(r.device_time).astimezone(zone)
         inside = None if "no_geofence" in flags else "outside_fence" not in flags

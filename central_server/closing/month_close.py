@@ -26,7 +26,7 @@ from central_server.access.audit import write_audit
 from central_server.access.tokens import district_site_ids
 from central_server.attendance.day import day_bounds
 from central_server.attendance.explanations import DAY_REASONS
-from central_server.attendance.rules.timeline import DISQUALIFYING_FLAGS
+from central_server.attendance.rules.counting import checkin_reasons
 from central_server.closing.adjustments import adjustments_paid_in
 from central_server.closing.files import FORMATS, monthly_files
 from central_server.closing.signing import file_sha256, sign_report_file, signature_file_bytes
@@ -140,7 +140,7 @@ def month_exceptions(conn: sa.Connection, site_id: str, month: str, *, tz: str) 
         .where(e.c.site_id == site_id, c.c.event_time >= start, c.c.event_time < end, c.c.flags != "",
                checkin_reviews.c.checkin_id.is_(None), ~sa.exists().where(decided))
         .order_by(c.c.event_time, c.c.checkin_id))
-        if DISQUALIFYING_FLAGS & set(r.flags.split(","))]
+        if checkin_reasons(r.flags.split(","))]
     pending = [dict(r._mapping) for r in conn.execute(
         sa.select(d.c.employee_id, e.c.name, d.c.day).select_from(d.join(e, e.c.employee_id == d.c.employee_id))
         .where(e.c.site_id == site_id, d.c.day.between(lo, hi), d.c.status == "pending")

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 
+from central_server.attendance.rules.counting import checkin_counts
 from central_server.attendance.rules.shift import ShiftRule
 from central_server.attendance.rules.status import DayContext, Event
 from central_server.db.schema import (
@@ -22,15 +23,6 @@ from central_server.db.schema import (
 )
 from hajiri_common.timefmt import wire_time
 
-# Check-ins with these flags do not count toward the day. An accepted explanation clears the place flags
-# (the head vouches for where the employee was); a faked location or an impossible journey stays out.
-# A check-in with any of these does not count for the day. The selfie ones mean the face was not the
-# employee's, was a photo or screen, or was a JPEG sent before: counting them would let a colleague mark it.
-DISQUALIFYING_FLAGS = frozenset({"outside_fence", "no_geofence", "mock_location", "impossible_travel",
-                                 "selfie_mismatch", "selfie_spoof", "selfie_reused"})
-# A reviewer's decision on the check-in (checkin_reviews) weighs as the explanation does: accepted clears the
-# place flags, rejected keeps the check-in out whatever its flags.
-CLEARED_BY_EXPLANATION = frozenset({"outside_fence", "no_geofence"})
 _CHUNK = 500
 
 
@@ -108,10 +100,7 @@ def load_events(conn: sa.Connection, employee_ids: list[str], start: datetime, e
                                       checkins.c.event_time < hi)
         for c in conn.execute(q):
             flags = tuple(f for f in c.flags.split(",") if f)
-            against = DISQUALIFYING_FLAGS & set(flags)
-            if c.checkin_id in accepted:
-                against -= CLEARED_BY_EXPLANATION
-            counts = not against and c.checkin_id not in rejected  # a reviewer's rejection outranks every flag
+            counts = checkin_counts(flags, vouched=c.checkin_id in accepted, rejected=c.checkin_id in rejected)
             out[c.employee_id].append(Event(parse_instant(c.event_time), c.event, "mobile", c.checkin_id,
                                             flags, counts))
     for events in out.values():

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from fastapi import Depends, Request
 
 from central_server.access.tokens import Principal, Role, district_site_ids, lookup_token
+from central_server.db.schema import devices
 from central_server.errors import Forbidden, Invalid, NotFound, Unauthorized
 from central_server.org.employees import get_employee
 
@@ -139,6 +140,20 @@ def _district_site(principal: Principal, site_id: str | None) -> str:
         raise Forbidden(f"district {principal.district} has no sites yet")
     raise Invalid(f"site_id: district {principal.district} has {len(visible)} sites; name one of "
                   f"{', '.join(sorted(visible))}")
+
+
+def check_device_scope(conn: sa.Connection, principal: Principal, device_ids: list[str]) -> None:
+    """A site-scoped caller (an IT login for one office) acts on its own site's kiosks only. Another site's
+    kiosk answers as an unknown one (404), so its name and site are not confirmed to the caller."""
+    visible = sites_visible_to(conn, principal)
+    if visible is None:
+        return
+    rows = conn.execute(sa.select(devices.c.device_id, devices.c.site_id).where(
+        devices.c.device_id.in_(device_ids))).all()
+    at = {r.device_id: r.site_id for r in rows}
+    for device_id in device_ids:
+        if at.get(device_id) not in visible:
+            raise NotFound(f"device {device_id!r} is not registered")
 
 
 def sites_visible_to(conn: sa.Connection, principal: Principal) -> set[str] | None:

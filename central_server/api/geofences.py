@@ -3,13 +3,17 @@ go-live day."""
 
 from fastapi import APIRouter, Request, status
 
+from central_server.access.tokens import Role
 from central_server.api.deps import Conn, OfficeStaff, SiteManager, check_site_scope
 from central_server.attendance.rules.recompute import recompute_stored
+from central_server.errors import Forbidden
 from central_server.org.employees import (
     add_geofence,
     go_live_span,
     list_geofences,
+    same_district,
     set_site_details,
+    site_district,
     site_go_live,
 )
 from central_server.org.schemas import GeofenceCreate, GeofencePublic, SiteDetails
@@ -34,11 +38,19 @@ def get_geofences(site_id: str, conn: Conn, who: OfficeStaff) -> list[dict]:
 @router.put("/{site_id}/details", response_model=SiteDetails)
 def put_details(site_id: str, body: SiteDetails, request: Request, conn: Conn, who: SiteManager) -> dict:
     """Department, district, reference point (used for kiosk events in impossible-travel checks), curfew, and
-    the go-live day: days before it are not_live (never absent, no explanation asked). go_live_on left out keeps
-    the stored day; a change recomputes the stored days it moves over, and is refused (409) across a closed
+    the go-live day: days before it are not_live (never absent, no explanation asked). Only a state admin
+    changes the district (403 for anyone else). district or go_live_on left out keeps the stored value; a change recomputes the stored days it moves over, and is refused (409) across a closed
     month."""
     check_site_scope(who, site_id)
-    details = body.model_dump(exclude=None if "go_live_on" in body.model_fields_set else {"go_live_on"})
+    # The district decides which district officer sees the office and whose roll-up it counts in: an office
+    # head who could move their own office would choose their own supervisor.
+    # District left out keeps the stored one, as go_live_on does.
+    kept = {k for k in ("go_live_on", "district") if k not in body.model_fields_set}
+    details = body.model_dump(exclude=kept)
+    stored_district = site_district(conn, site_id)
+    details.setdefault("district", stored_district)
+    if who.role != Role.STATE_ADMIN and not same_district(stored_district, details["district"]):
+        raise Forbidden("district: only a state admin changes a site's district")
     old = site_go_live(conn, site_id)
     row = set_site_details(conn, site_id, details, actor=who.label)
     span = go_live_span(old, row["go_live_on"])

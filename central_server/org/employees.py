@@ -55,6 +55,16 @@ def site_go_live(conn: sa.Connection, site_id: str) -> str | None:
     return conn.execute(sa.select(site_details.c.go_live_on).where(site_details.c.site_id == site_id)).scalar()
 
 
+def site_district(conn: sa.Connection, site_id: str) -> str | None:
+    """The district a site's details name, or None."""
+    return conn.execute(sa.select(site_details.c.district).where(site_details.c.site_id == site_id)).scalar()
+
+
+def same_district(a: str | None, b: str | None) -> bool:
+    """Districts are matched as officers type them: case and surrounding spaces do not count."""
+    return (a or "").strip().casefold() == (b or "").strip().casefold()
+
+
 def go_live_span(old: str | None, new: str | None) -> tuple[str, str] | None:
     """The days (first, last; YYYY-MM-DD) whose status a go-live change from `old` to `new` changes: those
     between the two days (from the earliest day there is when one of them is None), or None if it is the same."""

@@ -24,6 +24,7 @@ def client(engine, registered):
         recompute_days(conn, None, [date(2026, 10, d) for d in range(5, 10)], TZ)
         create_site(conn, "office-2", "Office Two", "office", actor="test")
         tokens = {"it": create_token(conn, Role.IT_STAFF, "it desk"),
+                  "admin": create_token(conn, Role.STATE_ADMIN, "state admin"),
                   "head": create_token(conn, Role.OFFICE_HEAD, "head", "office-1"),
                   "head-2": create_token(conn, Role.OFFICE_HEAD, "head 2", "office-2")}
     app = create_app(ServerConfig(database_url="sqlite:///unused.db", timezone=TZ), engine=engine, start_ingest=False)
@@ -51,15 +52,18 @@ def open_requests(engine) -> list[str]:
 
 def test_setting_go_live_recomputes_the_days_before_it(client, engine):
     assert open_requests(engine) == [f"2026-10-0{d}" for d in range(5, 10)]
-    r = put(client, "it", {"district": "North", "go_live_on": "2026-10-08"})
+    r = put(client, "admin", {"district": "North", "go_live_on": "2026-10-08"})
     assert r.status_code == 200 and r.json()["go_live_on"] == "2026-10-08"
     assert {d: s for d, s in days(engine).items()} == {"2026-10-05": "not_live", "2026-10-06": "not_live",
                                                       "2026-10-07": "not_live", "2026-10-08": "absent",
                                                       "2026-10-09": "absent"}
     assert open_requests(engine) == ["2026-10-08", "2026-10-09"]  # the rest withdrawn
-    # Another change of the details leaves the go-live day as it is.
-    r = put(client, "head", {"district": "North East"})
-    assert r.status_code == 200 and r.json()["go_live_on"] == "2026-10-08"
+    # Another change of the details leaves the go-live day (and the district, left out) as they are.
+    r = put(client, "head", {"curfew": "21:00"})
+    assert r.status_code == 200 and r.json()["go_live_on"] == "2026-10-08" and r.json()["district"] == "North"
+    # Only the state admin moves the office to another district.
+    assert put(client, "head", {"district": "North East"}).status_code == 403
+    assert put(client, "it", {"district": "North East"}).status_code == 403
     # Moved earlier: the days between are judged again.
     assert put(client, "head", {"go_live_on": "2026-10-06"}).json()["go_live_on"] == "2026-10-06"
     assert days(engine)["2026-10-06"] == "absent" and days(engine)["2026-10-05"] == "not_live"

@@ -39,6 +39,7 @@ from central_server.config import ServerConfig
 from central_server.db.engine import make_engine
 from central_server.db.migrate import migrate
 from central_server.errors import install_error_handler
+from central_server.http_limits import BodyLimit
 from central_server.ingest.rejections import IngestStats
 from central_server.ingest.worker import IngestWorker
 from central_server.web import assets, dashboard, evidence_review
@@ -83,7 +84,10 @@ def create_app(config: ServerConfig, *, engine: Engine | None = None, start_inge
                   docs_url="/docs" if docs else None, redoc_url=None, openapi_url="/openapi.json" if docs else None)
     install_error_handler(app, page_error_response)  # their own status: JSON on API paths, a page on pages
     app.add_exception_handler(StarletteHTTPException, page_http_error_response)  # no such page: a 404 page
+    # Outside routing and auth: an oversized body is refused before anything reads or authenticates it.
+    app.add_middleware(BodyLimit, max_bytes=config.http.max_body_bytes)
     app.state.config = config
+    app.state.trusted_proxies = config.http.trusted_networks  # parsed once; client_address() reads it
     app.state.engine = engine
     app.state.ingest_stats = IngestStats()
     app.state.ingest_worker = None

@@ -160,5 +160,7 @@ def _serve(config: ServerConfig) -> int:
     from central_server.app import create_app
 
     install_redaction()
-    uvicorn.run(create_app(config), host=config.http.host, port=config.http.port, log_config=None)
+    # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1; http.trusted_proxies decides.
+    uvicorn.run(create_app(config), host=config.http.host, port=config.http.port, log_config=None,
+                proxy_headers=False)
     return 0

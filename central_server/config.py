@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from central_server.http_limits import Network, parse_networks
 from hajiri_common.config import ConfigError, load_config
 from hajiri_wire.topics import SERVER_USER
 
@@ -31,6 +32,21 @@ class HttpConfig(BaseModel):
     secure_cookies: bool = False
     # The web app's language for people who have not chosen one ("hi" or "en").
     language: Annotated[str, StringConstraints(pattern=r"^(hi|en)$")] = "en"
+    # Bodies over this are refused with 413 before they are read or authenticated. The largest legitimate
+    # one is 10 enrolment photos (up to 1.4 MB of base64 each, about 14 MB): 16 MiB leaves room for JSON.
+    max_body_bytes: Annotated[int, Field(ge=64 * 1024, le=256 * 1024 * 1024)] = 16 * 1024 * 1024
+    # Reverse proxies (IP or CIDR) whose X-Forwarded-For is believed; from any other peer it is ignored.
+    trusted_proxies: Annotated[list[str], Field(max_length=100)] = []
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, values: list[str]) -> list[str]:
+        parse_networks(values)
+        return values
+
+    @property
+    def trusted_networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.trusted_proxies)
 
 
 class MqttConfig(BaseModel):

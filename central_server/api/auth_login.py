@@ -9,6 +9,7 @@ from central_server.access.schemas import LoginIssued, LoginRequest, UserCreate,
 from central_server.access.tokens import revoke_token
 from central_server.access.users import create_user, set_disabled
 from central_server.api.deps import Anyone, Conn, StateAdmin, bearer_token, request_clock
+from central_server.http_limits import client_address
 
 router = APIRouter(tags=["auth"])
 
@@ -23,7 +24,7 @@ def _policy(request: Request) -> ThrottlePolicy:
                         429: {"description": "too many failures for this username or address; see Retry-After"}})
 def post_login(body: LoginRequest, request: Request, conn: Conn):
     """No token needed. Returns a bearer token that expires (access.login_token_ttl_s, default 8 h)."""
-    client_ip = request.client.host if request.client is not None else "unknown"
+    client_ip = client_address(request, request.app.state.trusted_proxies)
     try:
         return login(conn, body.username, body.password, client_ip, now=request_clock(request),
                      policy=_policy(request), token_ttl_s=request.app.state.config.access.login_token_ttl_s)

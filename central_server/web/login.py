@@ -9,6 +9,7 @@ from central_server.access.tokens import revoke_token
 from central_server.api.deps import Conn, request_clock
 from central_server.db.schema import users
 from central_server.errors import Forbidden
+from central_server.http_limits import client_address
 from central_server.web.deps import AnyoneOnPage, CheckedForm, LoginRequired, request_language, session_user
 from central_server.web.i18n import check_language, translations
 from central_server.web.menu import home_url
@@ -77,7 +78,7 @@ async def post_login(request: Request, conn: Conn) -> Response:
                            error=_("This form expired. Please sign in again."))
     access = request.app.state.config.access
     policy = ThrottlePolicy(access.max_failures_per_user, access.max_failures_per_ip, access.failure_window_s)
-    client_ip = request.client.host if request.client is not None else "unknown"
+    client_ip = client_address(request, request.app.state.trusted_proxies)
     # Answered, never raised: the attempt row the throttle counts must be committed with the request.
     try:
         issued = login(conn, username, str(form.get("password", "")), client_ip, now=request_clock(request),

@@ -6,9 +6,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 
 from central_server.api.deps import (
-    Anyone,
     Conn,
     EmployeeOnly,
+    LocationReader,
     check_employee_access,
     own_employee_id,
     scoped_query,
@@ -56,7 +56,7 @@ def post_checkin(body: CheckinCreate, request: Request, response: Response, conn
 
 
 @router.get("", response_model=list[CheckinResult])
-def get_checkins(request: Request, conn: Conn, who: Anyone,
+def get_checkins(request: Request, conn: Conn, who: LocationReader,
                  date: Annotated[str, Query(description="local day, YYYY-MM-DD")],
                  site_id: str | None = None, employee_id: str | None = None) -> list[dict]:
     day = parse_day(date, "date")

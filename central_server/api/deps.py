@@ -95,6 +95,9 @@ REPORT_READER_ROLES = SUPERVISOR_ROLES | {Role.DISTRICT_OFFICER, Role.EMPLOYEE}
 # read them for their district.
 PAYROLL_READER_ROLES = OFFICE_HEAD_ROLES | {Role.DISTRICT_OFFICER}
 ANY_ROLES = OFFICE_STAFF_ROLES | {Role.EMPLOYEE}
+# Where an employee was (check-in GPS): those who judge or supervise their attendance, and the employee; not IT
+# staff, who run the machines and have no need to know where anybody stood.
+LOCATION_READER_ROLES = SUPERVISOR_ROLES | {Role.DISTRICT_OFFICER, Role.EMPLOYEE}
 EMPLOYEE_ROLES = frozenset({Role.EMPLOYEE})
 
 StateAdmin = Annotated[Principal, Depends(require_roles(*STATE_ADMIN_ROLES))]
@@ -110,6 +113,7 @@ OfficerApart = Annotated[Principal, Depends(require_roles_apart(*OFFICER_ROLES))
 ReportReader = Annotated[Principal, Depends(require_roles(*REPORT_READER_ROLES))]
 PayrollReader = Annotated[Principal, Depends(require_roles(*PAYROLL_READER_ROLES))]
 Anyone = Annotated[Principal, Depends(require_roles(*ANY_ROLES))]
+LocationReader = Annotated[Principal, Depends(require_roles(*LOCATION_READER_ROLES))]
 EmployeeOnly = Annotated[Principal, Depends(require_roles(*EMPLOYEE_ROLES))]
 
 

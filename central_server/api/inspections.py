@@ -11,6 +11,7 @@ from central_server.api.deps import (
     Anyone,
     Conn,
     EmployeeOnly,
+    LocationReader,
     SiteManager,
     check_employee_access,
     check_site_scope,
@@ -77,7 +78,7 @@ Until = Annotated[str | None, Query(description="last local day, YYYY-MM-DD")]
 
 
 @router.get("", response_model=list[InspectionPublic])
-def get_inspections(request: Request, conn: Conn, who: Anyone, site_id: str | None = None,
+def get_inspections(request: Request, conn: Conn, who: LocationReader, site_id: str | None = None,
                     employee_id: str | None = None, since: Since = None, until: Until = None,
                     flag: FLAGS | None = None) -> list[dict]:
     """Newest first (at most 1000): an employee sees their own, site roles their site, a district officer

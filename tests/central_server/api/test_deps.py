@@ -20,7 +20,7 @@ ROLES = {
     "DELETE /api/v1/employees/{employee_id}/templates": "SA IT OH",
     "GET /api/v1/adjustments": "SA OH DO",
     "GET /api/v1/attendance": "SA OH",
-    "GET /api/v1/checkins": "SA IT OH WA DO EM",
+    "GET /api/v1/checkins": "SA OH WA DO EM",  # GPS: not IT staff
     "GET /api/v1/days": "SA IT OH WA DO EM",
     "GET /api/v1/departments": "SA IT OH WA DO",
     "GET /api/v1/devices": "SA IT",
@@ -38,7 +38,7 @@ ROLES = {
     "GET /api/v1/explanations": "SA IT OH WA DO EM",
     "GET /api/v1/holidays": "SA IT OH WA DO EM",
     "GET /api/v1/ingest/stats": "SA IT",
-    "GET /api/v1/inspections": "SA IT OH WA DO EM",
+    "GET /api/v1/inspections": "SA OH WA DO EM",  # GPS: not IT staff
     "GET /api/v1/inspections/officers": "SA IT OH WA DO EM",
     "GET /api/v1/leave": "SA IT OH WA DO EM",
     "GET /api/v1/month-close": "SA OH DO",

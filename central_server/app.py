@@ -39,7 +39,7 @@ from central_server.config import ServerConfig
 from central_server.db.engine import make_engine
 from central_server.db.migrate import migrate
 from central_server.errors import install_error_handler
-from central_server.http_limits import BodyLimit
+from central_server.http.limits import BodyLimit
 from central_server.ingest.rejections import IngestStats
 from central_server.ingest.worker import IngestWorker
 from central_server.web import assets, dashboard, evidence_review

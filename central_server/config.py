@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from central_server.http_limits import Network, parse_networks
+from central_server.http.limits import Network, parse_networks
 from hajiri_common.config import ConfigError, load_config
 from hajiri_wire.topics import SERVER_USER
 

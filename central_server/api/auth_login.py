@@ -9,7 +9,7 @@ from central_server.access.schemas import LoginIssued, LoginRequest, UserCreate,
 from central_server.access.tokens import revoke_token
 from central_server.access.users import create_user, set_disabled
 from central_server.api.deps import Anyone, Conn, StateAdmin, bearer_token, request_clock
-from central_server.http_limits import client_address
+from central_server.http.limits import client_address
 
 router = APIRouter(tags=["auth"])
 

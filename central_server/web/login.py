@@ -9,7 +9,7 @@ from central_server.access.tokens import revoke_token
 from central_server.api.deps import Conn, request_clock
 from central_server.db.schema import users
 from central_server.errors import Forbidden
-from central_server.http_limits import client_address
+from central_server.http.limits import client_address
 from central_server.web.deps import AnyoneOnPage, CheckedForm, LoginRequired, request_language, session_user
 from central_server.web.i18n import check_language, translations
 from central_server.web.menu import home_url

@@ -10,7 +10,7 @@ from central_server.access.users import create_user
 from central_server.app import create_app
 from central_server.config import AccessConfig, HttpConfig, ServerConfig
 from central_server.db.schema import login_attempts
-from central_server.http_limits import client_address, parse_networks
+from central_server.http.limits import client_address, parse_networks
 from tests.central_server.web.world import CSRF_RE
 
 PASSWORD = "correct horse battery"

@@ -1,0 +1,1 @@
+"""The HTTP edge: request body limits and the client address behind trusted proxies."""

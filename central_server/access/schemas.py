@@ -1,6 +1,6 @@
 """Request and response bodies of access: password login, users, employee tokens."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
@@ -46,3 +46,14 @@ class UserPublic(Strict):
 class TokenIssued(Strict):
     employee_id: str
     token: str = Field(description="shown once; store it on the phone")
+    token_id: str = Field(description="how the token is listed and revoked (a prefix of its sha256)")
+    expires_at: str = Field(description="UTC; the phone is bound again after this")
+
+
+class PhoneToken(Strict):
+    token_id: str
+    label: str
+    created_at: str
+    expires_at: str | None
+    issued_by: str | None = Field(description="the login that issued it; disabling that login revokes it")
+    state: Literal["active", "expired", "revoked"]

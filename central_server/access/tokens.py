@@ -52,6 +52,7 @@ class Principal:
     employee_id: str | None = None
     district: str | None = None
     district_sites: frozenset[str] | None = None
+    username: str | None = None  # the user a login token was issued to (None: a machine token)
 
 
 def hash_token(token: str) -> str:
@@ -60,11 +61,13 @@ def hash_token(token: str) -> str:
 
 def create_token(conn: sa.Connection, role: Role | str, label: str, site_id: str | None = None,
                  *, token: str | None = None, actor: str = "cli", employee_id: str | None = None,
-                 district: str | None = None, expires_at: str | None = None, username: str | None = None) -> str:
+                 district: str | None = None, expires_at: str | None = None, username: str | None = None,
+                 issued_by: str | None = None) -> str:
     """Store a new token's hash and return the token itself; it is never stored or shown again.
 
     An employee token given an employee_id speaks for that employee only, at the employee's site. A district
-    officer token given a district sees that district's sites only. expires_at (wire UTC) makes it short-lived."""
+    officer token given a district sees that district's sites only. expires_at (wire UTC) makes it short-lived;
+    issued_by names the login that issued it, whose disabling revokes it."""
     try:
         role = Role(role)
     except ValueError as e:
@@ -98,9 +101,10 @@ def create_token(conn: sa.Connection, role: Role | str, label: str, site_id: str
         created_at=utc_iso(time.time()), revoked=False))
     if employee_id is not None:
         conn.execute(sa.insert(token_employees).values(token_sha256=hash_token(token), employee_id=employee_id))
-    if district is not None or expires_at is not None or username is not None:
+    if district is not None or expires_at is not None or username is not None or issued_by is not None:
         conn.execute(sa.insert(token_details).values(token_sha256=hash_token(token), district=district,
-                                                     expires_at=expires_at, username=username))
+                                                     expires_at=expires_at, username=username,
+                                                     issued_by=issued_by))
     write_audit(conn, actor, "token.create", label.strip(),
                 f"role={role.value} site={site_id}" + (f" employee={employee_id}" if employee_id else "")
                 + (f" district={district}" if district else "") + (f" expires={expires_at}" if expires_at else ""))
@@ -134,7 +138,8 @@ def lookup_token(conn: sa.Connection, token: str, now: float | None = None) -> t
         token_employees.c.token_sha256 == row.token_sha256)).scalar_one_or_none()
     district = None if details is None else details.district
     visible = None if district is None else district_site_ids(conn, district)
-    return Principal(Role(row.role), row.label, row.site_id, employee_id, district, visible), ""
+    username = None if details is None else details.username
+    return Principal(Role(row.role), row.label, row.site_id, employee_id, district, visible, username), ""
 
 
 def find_principal(conn: sa.Connection, token: str, now: float | None = None) -> Principal | None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from central_server.access.audit import write_audit
+from central_server.access.phone_tokens import revoke_issued_by
 from central_server.access.tokens import SITE_SCOPED_ROLES, Role
 from central_server.db.schema import api_tokens, employees, sites, token_details, users
 from central_server.errors import Invalid, NotFound
@@ -183,6 +184,7 @@ def set_disabled(conn: sa.Connection, username: str, disabled: bool, *, actor: s
         revoked = conn.execute(sa.update(api_tokens).where(api_tokens.c.token_sha256.in_(issued),
                                                            api_tokens.c.revoked.is_(False))
                                .values(revoked=True)).rowcount
+        revoked += revoke_issued_by(conn, username)  # and the phone tokens it issued die with it
     write_audit(conn, actor, "user.disable" if disabled else "user.enable", username,
                 f"tokens revoked={revoked}" if disabled else "")
 

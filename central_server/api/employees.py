@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter, status
 
-from central_server.access.schemas import TokenIssued
-from central_server.access.tokens import Role, create_token
+from central_server.access.phone_tokens import issue_phone_token, list_phone_tokens, revoke_phone_token
+from central_server.access.schemas import PhoneToken, TokenIssued
 from central_server.api.deps import (
     Anyone,
     Conn,
@@ -86,8 +86,20 @@ def put_employee_fences(employee_id: str, body: EmployeeFences, conn: Conn, who:
 
 @router.post("/employees/{employee_id}/token", status_code=status.HTTP_201_CREATED, response_model=TokenIssued)
 def post_employee_token(employee_id: str, conn: Conn, who: SiteManager) -> dict:
-    """A token for the employee's phone: it may check in and read that employee's own records only."""
-    emp = check_employee_access(conn, who, employee_id)
-    token = create_token(conn, Role.EMPLOYEE, f"phone of {employee_id}", emp["site_id"],
-                         employee_id=employee_id, actor=who.label)
-    return {"employee_id": employee_id, "token": token}
+    """A token for the employee's phone: it may check in and read that employee's own records only. It expires
+    in 90 days, is listed below, and is revoked when the login that issued it is disabled."""
+    return issue_phone_token(conn, check_employee_access(conn, who, employee_id), who)
+
+
+@router.get("/employees/{employee_id}/tokens", response_model=list[PhoneToken])
+def get_employee_tokens(employee_id: str, conn: Conn, who: SiteManager) -> list[dict]:
+    """The employee's phone tokens, newest first: active, expired or revoked (never the token itself)."""
+    check_employee_access(conn, who, employee_id)
+    return list_phone_tokens(conn, employee_id)
+
+
+@router.post("/employees/{employee_id}/tokens/{token_id}/revoke", status_code=status.HTTP_204_NO_CONTENT)
+def post_revoke_employee_token(employee_id: str, token_id: str, conn: Conn, who: SiteManager) -> None:
+    """Revoke a phone token (a lost phone, a phone passed on): it stops working at once."""
+    check_employee_access(conn, who, employee_id)
+    revoke_phone_token(conn, employee_id, token_id, actor=who.label)

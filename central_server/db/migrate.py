@@ -21,6 +21,7 @@ from central_server.db.migrations.m0009_employment import m0009_employment
 from central_server.db.migrations.m0010_office_web import m0010_office_web
 from central_server.db.migrations.m0011_checkin_review import m0011_checkin_review
 from central_server.db.migrations.m0012_site_day_counts import m0012_site_day_counts
+from central_server.db.migrations.m0013_token_issuer import m0013_token_issuer
 from hajiri_common.timefmt import utc_iso
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(10, "office web: user language, site go-live, closed months, adjustments", m0010_office_web),
     Migration(11, "check-in review: decisions on flagged mobile check-ins", m0011_checkin_review),
     Migration(12, "roll-ups: stored days per site, day and status, kept by triggers", m0012_site_day_counts),
+    Migration(13, "token issuer: phone tokens die with the account that issued them", m0013_token_issuer),
 )
 
 

@@ -421,6 +421,7 @@ token_details = sa.Table(
     sa.Column("district", sa.Text),
     sa.Column("expires_at", sa.Text),
     sa.Column("username", sa.Text),
+    sa.Column("issued_by", sa.Text, index=True),  # migration 13: the login that issued a phone token
 )
 
 inspection_settings = sa.Table(

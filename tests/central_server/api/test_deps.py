@@ -73,6 +73,8 @@ ROLES = {
     "POST /api/v1/employees": "SA IT OH WA",
     "POST /api/v1/employees/{employee_id}/templates": "SA IT OH",
     "POST /api/v1/employees/{employee_id}/token": "SA IT OH WA",
+    "GET /api/v1/employees/{employee_id}/tokens": "SA IT OH WA",
+    "POST /api/v1/employees/{employee_id}/tokens/{token_id}/revoke": "SA IT OH WA",
     "POST /api/v1/evidence/{record_id}/review": "SA IT OH",
     "POST /api/v1/explanations/{request_id}/decision": "SA OH WA",
     "POST /api/v1/explanations/{request_id}/reply": "EM",

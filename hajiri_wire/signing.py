@@ -7,7 +7,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from hajiri_common.files import create_private
+from hajiri_common.files import create_private, read_private
 from hajiri_wire.errors import BadSignature, MalformedPayload
 
 try:  # libsodium verifies ~30% faster than OpenSSL here, and the server checks every record's signature
@@ -29,7 +29,8 @@ class DeviceKey:
 
     @classmethod
     def load(cls, path: Path) -> "DeviceKey":
-        return cls.from_pem(Path(path).read_bytes(), str(path))
+        """The key in `path`; KeyFileTooOpen when others can read it, FileNotFoundError when there is none."""
+        return cls.from_pem(read_private(Path(path), "device key", missing_ok=True), str(path))
 
     @classmethod
     def from_pem(cls, pem: bytes, source: str = "key") -> "DeviceKey":

@@ -18,7 +18,7 @@ import numpy as np
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from hajiri_common.files import write_atomic
+from hajiri_common.files import make_private_dir, write_atomic
 from hajiri_common.keys import KeyFileError, load_or_create_key
 from kiosk.config import EvidenceSettings, KioskConfig
 
@@ -104,7 +104,7 @@ class EvidenceStore:
     def _key(self) -> bytes:
         # Made on first use: a kiosk that never sees a SPOOF creates neither the folder nor the key.
         if self._key_bytes is None:
-            self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            make_private_dir(self.folder)
             try:
                 self._key_bytes = load_or_create_key(self.key_path, "evidence key")
             except KeyFileError as e:

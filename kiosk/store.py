@@ -8,6 +8,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from hajiri_common.files import precreate_private
 from hajiri_common.timefmt import utc_iso
 from hajiri_wire import GENESIS_HASH, AttendanceRecord, UnsignedRecord, record_hash, sign_record
 from hajiri_wire.ids import uuid7
@@ -37,7 +38,10 @@ class Observation:
 
 
 def open_store(path: Path | str) -> sqlite_utils.Database:
-    """Open (creating if needed) the store with WAL and synchronous=FULL: a committed record survives power loss."""
+    """Open (creating if needed, 0600) the store with WAL and synchronous=FULL: a committed record survives power
+    loss."""
+    if str(path) != ":memory:":  # names and times of the staff: owner-only, and so are its -wal and -shm
+        precreate_private(Path(path))
     conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
     db = sqlite_utils.Database(conn)
     db.execute("PRAGMA journal_mode=WAL")

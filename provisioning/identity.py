@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from pydantic import TypeAdapter, ValidationError
 
-from hajiri_common.files import create_private, write_atomic
+from hajiri_common.files import create_private, read_private, write_atomic
 from hajiri_wire import DeviceKey, load_public_key
 from hajiri_wire.downlink import key_id, x25519_public_b64
 from hajiri_wire.errors import MalformedPayload
@@ -104,7 +104,7 @@ def _load_enc_key(directory: Path, doc: dict) -> X25519PrivateKey | None:
     if not path.exists():
         return None
     try:
-        enc_key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        enc_key = serialization.load_pem_private_key(read_private(path, "device X25519 key"), password=None)
     except ValueError as e:
         raise IdentityError(f"{path}: unreadable: {e}") from e
     if not isinstance(enc_key, X25519PrivateKey):

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pydantic import TypeAdapter, ValidationError
 
-from hajiri_common.files import create_private
+from hajiri_common.files import create_private, read_private
 from hajiri_wire.record import DeviceId
 
 CA_DAYS = 3650
@@ -98,7 +98,8 @@ def load_ca(directory: Path) -> Ca:
     files = CertPair(directory / "ca.pem", directory / "ca.key")
     try:
         cert = x509.load_pem_x509_certificate(files.cert_file.read_bytes())
-        key = serialization.load_pem_private_key(files.key_file.read_bytes(), password=None)
+        key = serialization.load_pem_private_key(read_private(files.key_file, "CA key", missing_ok=True),
+                                                 password=None)
     except FileNotFoundError as e:
         raise PkiError(f"{directory}: no CA ({e.filename} missing); create one first") from e
     except ValueError as e:

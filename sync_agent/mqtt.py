@@ -5,6 +5,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from hajiri_common.files import read_private
 from sync_agent.config import MqttConfig
 
 
@@ -16,6 +17,8 @@ def make_client(config: MqttConfig, client_id: str, username: str, password: str
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
     client.username_pw_set(username, password)
     if config.tls is not None:
+        if config.tls.key_file is not None:  # ssl would load a key anyone can read without a word
+            read_private(config.tls.key_file, "MQTT client key")
         client.tls_set(ca_certs=str(config.tls.ca_file),
                        certfile=None if config.tls.cert_file is None else str(config.tls.cert_file),
                        keyfile=None if config.tls.key_file is None else str(config.tls.key_file))

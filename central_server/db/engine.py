@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from central_server.config import sqlalchemy_url
+from hajiri_common.files import make_private_dir, precreate_private
 
 
 def _sqlite_on_connect(dbapi_conn, _record) -> None:
@@ -25,12 +26,14 @@ def _sqlite_on_begin(conn: sa.Connection) -> None:
 
 
 def make_engine(database_url: str) -> Engine:
-    """An engine for sqlite:///path or postgresql://...; a SQLite file's folder is created if missing."""
+    """An engine for sqlite:///path or postgresql://...; a new SQLite file (0600) and its folder (0700) are
+    created owner-only."""
     url = sa.make_url(sqlalchemy_url(database_url))
     if url.get_backend_name() == "sqlite":
         if url.database in (None, "", ":memory:"):
             raise ValueError("an in-memory SQLite database would vanish on restart; give a file path")
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(Path(url.database).parent)
+        precreate_private(Path(url.database))  # SQLite gives -wal and -shm the main file's mode
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         sa.event.listen(engine, "connect", _sqlite_on_connect)
         sa.event.listen(engine, "begin", _sqlite_on_begin)

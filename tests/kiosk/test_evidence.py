@@ -161,3 +161,11 @@ def test_off_keeps_nothing_and_unknown_only_when_asked(tmp_path, device, models,
     assert [r.event for r in records] == ["UNKNOWN"] and items == []  # a real stranger: no image kept
     records, items = run(tmp_path / "both", device, models, live_frames(shared_data), mode="spoof_and_unknown")
     assert [r.event for r in records] == ["UNKNOWN"] and [i.record_id for i in items] == [records[0].record_id]
+
+
+def test_the_evidence_folder_is_made_owner_only(tmp_path: Path) -> None:
+    store = EvidenceStore(tmp_path / "var" / "evidence", tmp_path / "var" / "evidence" / "evidence.key",
+                          EvidenceSettings())
+    store.save("rec-1", a_crop(), time.time())
+    assert stat.S_IMODE((tmp_path / "var").stat().st_mode) == 0o700
+    assert stat.S_IMODE(store.folder.stat().st_mode) == 0o700

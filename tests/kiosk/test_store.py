@@ -1,6 +1,7 @@
 """The kiosk record store: signed chained records, acks, rejections, durability and a full disk."""
 
 import os
+import stat
 import subprocess
 import sys
 import time
@@ -157,3 +158,11 @@ def test_full_database_names_the_real_cause(tmp_path, device):
     assert len(kept) >= 1 and verify_chain(kept) == []
     append_record(db, device, obs())  # space again: the chain carries on
     assert verify_chain(all_records(db)) == []
+
+
+def test_a_new_store_and_its_wal_are_owner_only(tmp_path, device):
+    db = open_store(tmp_path / "kiosk.db")
+    append_record(db, device, obs())
+    assert (tmp_path / "kiosk.db-wal").exists()
+    for name in ("kiosk.db", "kiosk.db-wal", "kiosk.db-shm"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name

@@ -1,10 +1,12 @@
 """Device identity: created once, loaded back, refused when tampered or malformed."""
 
 import json
+import os
 import stat
 
 import pytest
 
+from hajiri_common.files import KeyFileTooOpen
 from provisioning.identity import IDENTITY_FILE, KEY_FILE, IdentityError, create_identity, load_identity
 
 
@@ -48,3 +50,14 @@ def test_corrupt_identity_json(tmp_path):
     (tmp_path / "d" / IDENTITY_FILE).write_text(json.dumps({"device_id": "kiosk-07"}))
     with pytest.raises(IdentityError):
         load_identity(tmp_path / "d")
+
+
+def test_a_device_key_others_can_read_is_refused_with_the_fix(tmp_path):
+    made = create_identity(tmp_path / "d", "kiosk-07", "office-3")
+    key = tmp_path / "d" / KEY_FILE
+    os.chmod(key, 0o644)
+    with pytest.raises(IdentityError, match=rf"mode 0644\); run: chmod 600 {key}") as e:
+        load_identity(tmp_path / "d")
+    assert isinstance(e.value.__cause__, KeyFileTooOpen)
+    os.chmod(key, 0o600)
+    assert load_identity(tmp_path / "d").public_key_b64 == made.public_key_b64

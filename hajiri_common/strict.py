@@ -8,7 +8,8 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # JSON from Python accepts NaN and Infinity: refused here, once, so no body stores or compares with them.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from central_server.http.limits import Network, parse_networks
 from hajiri_common.config import ConfigError, load_config
+from hajiri_common.files import read_private
 from hajiri_wire.topics import SERVER_USER
 
 ADMIN_TOKEN_ENV = "HAJIRI_ADMIN_TOKEN"
@@ -81,6 +82,15 @@ class MqttConfig(BaseModel):
         if (self.cert_file is None) != (self.key_file is None):
             raise ValueError("cert_file and key_file go together: give both or neither")
         return self
+
+    def tls_arguments(self) -> dict:
+        """paho's tls_set arguments, the same for ingest and downlink publishing (the broker may require the
+        certificate of both); a client key others can read is refused (KeyFileTooOpen) before it is used."""
+        if self.key_file is not None:
+            read_private(self.key_file, "MQTT client key")
+        return {"ca_certs": None if self.ca_file is None else str(self.ca_file),
+                "certfile": None if self.cert_file is None else str(self.cert_file),
+                "keyfile": None if self.key_file is None else str(self.key_file)}
 
 
 class IngestConfig(BaseModel):

@@ -22,6 +22,7 @@ from central_server.downlink.versions import (
     target_devices,
 )
 from central_server.errors import Conflict, Invalid
+from hajiri_common.files import PrivateFileError
 from hajiri_wire import DeviceKey, WireError
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,10 @@ def publish_retained(config: MqttConfig, items: list[tuple[str, bytes]], timeout
                          protocol=mqtt.MQTTv5)
     client.username_pw_set(config.username, config.password)
     if config.tls:
-        client.tls_set(ca_certs=str(config.ca_file) if config.ca_file else None)
+        try:
+            client.tls_set(**config.tls_arguments())  # with the client certificate when the broker requires one
+        except PrivateFileError as e:
+            raise PublishError(str(e)) from e
     connected = threading.Event()
     refused: list[str] = []
     acked: dict[int, object] = {}

@@ -45,9 +45,7 @@ class IngestWorker:
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=m.client_id, protocol=mqtt.MQTTv5)
         client.username_pw_set(m.username, m.password)
         if m.tls:
-            client.tls_set(ca_certs=str(m.ca_file) if m.ca_file else None,
-                           certfile=str(m.cert_file) if m.cert_file else None,
-                           keyfile=str(m.key_file) if m.key_file else None)
+            client.tls_set(**m.tls_arguments())
         client.reconnect_delay_set(m.reconnect_min_s, m.reconnect_max_s)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect

@@ -20,6 +20,7 @@ from central_server.db.engine import make_engine
 from central_server.db.migrate import migrate
 from central_server.db.schema import records
 from central_server.devices.registry import register_device
+from central_server.downlink.publish import publish_retained
 from central_server.ingest.worker import IngestWorker
 from central_server.org.sites import create_site
 from hajiri_wire import topics
@@ -108,6 +109,18 @@ def test_a_kiosk_with_a_client_certificate_drains_its_records_over_tls(tmp_path,
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(records)).scalar() == 30
     engine.dispose()
+    # Downlinks go out on the same certificate: the broker requires one of every client.
+    seen, subscribed = queue.Queue(), queue.Queue()
+    listener, connected = tls_client(tls_broker, "kiosk-01", ca.files.cert_file, device_cert)
+    assert _await(connected).is_failure is False
+    listener.on_subscribe = lambda *a: subscribed.put(True)
+    listener.on_message = lambda c, u, m: seen.put(m.payload)
+    listener.subscribe(topics.downlink("command", "kiosk-01"), qos=1)
+    subscribed.get(timeout=5)
+    publish_retained(config.mqtt, [(topics.downlink("command", "kiosk-01"), b"signed downlink")])
+    assert seen.get(timeout=5) == b"signed downlink"
+    listener.loop_stop()
+    listener.disconnect()
 
 
 def test_the_certificate_name_is_the_broker_user_so_the_acl_holds(tmp_path, tls_broker, pki):

@@ -41,6 +41,13 @@ def _upsert(conn: sa.Connection, status: DownlinkStatus, kind: str) -> None:
         conn.execute(sa.update(downlink_status).where(key).values(updated_at=now, **values))
 
 
+def _refused_before(conn: sa.Connection, status: DownlinkStatus, kind: str) -> bool:
+    """This device already refused this very version of this kind."""
+    row = conn.execute(sa.select(downlink_status.c.refused_version).where(
+        downlink_status.c.device_id == status.device_id, downlink_status.c.kind == kind)).first()
+    return status.outcome == "refused" and row is not None and row.refused_version == status.version
+
+
 def record_status(engine: Engine, topic: str, payload: bytes) -> list[tuple[str, bytes]]:
     """Store one report; returns the (topic, envelope) the server should publish again (retained), if any."""
     return run_one(Context(engine), ROUTE, topic, payload).report
@@ -52,12 +59,20 @@ def handle_status(ctx: Context, uplink: Uplink) -> Handled:
     device_id, kind = uplink.device_id, status.kind or "unknown"
     ours = []
     with ctx.engine.begin() as conn:
+        repeated = _refused_before(conn, status, kind)
         _upsert(conn, status, kind)
         if status.outcome == "refused":
             log.warning("kiosk %s refused a %s downlink v%s: %s (%s)", device_id, kind, status.version,
                         status.reason, status.detail)
         if status.outcome == "refused" and status.reason in FOREIGN_REASONS and status.kind is not None:
             ours = [s for s in latest_versions(conn, device_id) if s.kind == status.kind]
+            if repeated and any(s.version == status.version for s in ours):
+                # The kiosk refused the server's own latest version again (no server key, a wrong one): putting
+                # it back would only be refused once more, for ever. Stop; the fleet shows the kiosk as needing
+                # attention until it applies a version or someone re-publishes.
+                log.error("kiosk %s keeps refusing the server's %s v%s (%s): not re-published; it needs "
+                          "attention", device_id, kind, status.version, status.reason)
+                ours = []
     again = [(s.topic, s.envelope) for s in ours]
     return Handled(report=again, publish=[Publish(topic, envelope, retain=True) for topic, envelope in again])
 

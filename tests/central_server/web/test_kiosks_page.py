@@ -11,8 +11,10 @@ from central_server.access.users import create_user
 from central_server.db.schema import metadata
 from central_server.devices.heartbeat import ingest_heartbeat
 from central_server.devices.registry import revoke_device
+from central_server.downlink.status import record_status
 from hajiri_common.timefmt import utc_iso
 from hajiri_wire import Heartbeat, topics
+from hajiri_wire.downlink import DownlinkStatus, encode_status
 from hajiri_wire.messages import encode_heartbeat
 from tests.central_server.web.world import PASSWORD, register_kiosk, sign_in
 
@@ -44,6 +46,9 @@ def fleet(world: sa.Engine) -> None:
     beat(world, "kiosk-old", 30)
     with world.begin() as conn:
         revoke_device(conn, "kiosk-old", actor="test")
+    refusal = DownlinkStatus(device_id="kiosk-quiet", kind="config", version=2, outcome="refused",
+                             reason="unknown_key", detail="no server key", at="2026-11-25T09:00:00.000Z")
+    record_status(world, topics.downlink_status("kiosk-quiet"), encode_status(refusal))
 
 
 def test_who_may_see_the_kiosks(client, world):
@@ -64,6 +69,7 @@ def test_the_fleet_from_real_heartbeats_silent_first(client, world):
     assert never[2] == "✗ Silent" and never[3] == "never"
     assert quiet[2] == "✗ Silent" and quiet[3] == "3 h ago" and "clock off" in quiet[5] and quiet[8] == "Off"
     assert "camera &lt;not&gt; found" in html and "<not>" not in html
+    assert quiet[9].startswith("Refuses the server&#39;s updates: config") and "Refuses" not in ok[9]
     assert ok[2] == "✓ Working" and ok[3] == "2 min ago" and ok[4] == "3 oldest 6 min ago"
     assert ok[5] == "−0.4 s" and ok[6] == "81.5 °C hot" and ok[7] == "sface 2021dec yunet 2023mar" and ok[8] == "On"
     assert old[2] == "— Revoked"
